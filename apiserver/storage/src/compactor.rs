@@ -13,7 +13,11 @@ use crate::{Backend, Revision, StorageError};
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5 * 60);
 
 /// Run the compaction loop until `shutdown` becomes true. Errors are logged and retried next tick.
-pub async fn run(backend: Arc<dyn Backend>, interval: Duration, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(
+    backend: Arc<dyn Backend>,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The first tick fires at once: it only records the starting revision.
@@ -32,12 +36,16 @@ pub async fn run(backend: Arc<dyn Backend>, interval: Duration, mut shutdown: wa
             match compact_to(backend.as_ref(), target).await {
                 Ok(true) => tracing::info!(revision = target, "compacted storage"),
                 Ok(false) => {}
-                Err(error) => tracing::warn!(%error, revision = target, "storage compaction failed"),
+                Err(error) => {
+                    tracing::warn!(%error, revision = target, "storage compaction failed")
+                }
             }
         }
         match backend.current_revision().await {
             Ok(revision) => previous = Some(revision),
-            Err(error) => tracing::warn!(%error, "reading the storage revision for compaction failed"),
+            Err(error) => {
+                tracing::warn!(%error, "reading the storage revision for compaction failed")
+            }
         }
     }
 }

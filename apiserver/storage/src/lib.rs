@@ -32,7 +32,10 @@
 //!    compacted, or it fell behind compaction) fails with [`StorageError::Compacted`] and ends; the
 //!    client must list again (HTTP 410 Gone at the API edge).
 //! 7. **Compaction.** After `compact(c)`, reads and watches at revisions `< c` fail with
-//!    [`StorageError::Compacted`]; everything at `>= c` still works.
+//!    [`StorageError::Compacted`]; reads at `>= c` and watches from `> c` still work. (A watch from
+//!    exactly `c` may fail on etcd: an update at `c` needs its previous value, which etcd's
+//!    compaction discarded. kube-apiserver never asks for it: a watch from resourceVersion `r`
+//!    starts at storage revision `r + 1`.)
 //! 8. **Durability.** A write is acknowledged only once it survives a crash of the process.
 //! 9. **Visibility follows durability.** No read or watch ever observes a write that has not been
 //!    acknowledged as durable, so a revision that a client saw can never be lost or reused.
@@ -50,7 +53,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::{Stream, stream::BoxStream};
 
-/// A store revision. Revisions start at 1 for the first write; 0 means "latest" in requests.
+/// A store revision. It only grows; 0 means "latest" in requests.
 pub type Revision = i64;
 
 /// A key and its value as stored at some revision.
@@ -300,7 +303,8 @@ pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 /// invariants every implementation keeps.
 #[async_trait]
 pub trait Backend: Send + Sync + fmt::Debug + 'static {
-    /// The latest committed revision (0 for an empty new store).
+    /// The latest committed revision. An empty store starts at 0 (embedded) or 1 (etcd, whose first
+    /// write is revision 2); callers must not assume either.
     async fn current_revision(&self) -> Result<Revision>;
 
     /// The compaction revision: reads below it fail (0 if never compacted).
@@ -372,11 +376,9 @@ pub struct DatastoreConfig {
 pub async fn open(config: &DatastoreConfig) -> Result<Arc<dyn Backend>> {
     match DatastoreKind::parse(&config.endpoint)? {
         DatastoreKind::Embedded => {
-            let backend = embedded::EmbeddedBackend::open(
-                &config.embedded_dir,
-                embedded::Options::default(),
-            )
-            .await?;
+            let backend =
+                embedded::EmbeddedBackend::open(&config.embedded_dir, embedded::Options::default())
+                    .await?;
             Ok(Arc::new(backend))
         }
         DatastoreKind::Etcd(endpoints) => {

@@ -6,7 +6,15 @@ use clap::{Args, Parser, Subcommand};
 
 /// Kubernetes in one binary.
 #[derive(Debug, Parser)]
-#[command(name = "tugboat", version = VERSION_TEXT.as_str(), about, propagate_version = true)]
+// A flag given twice takes its last value, as with k3s: config-file values come first and yield to the
+// command line.
+#[command(
+    name = "tugboat",
+    version = VERSION_TEXT.as_str(),
+    about,
+    propagate_version = true,
+    args_override_self = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -26,9 +34,9 @@ static VERSION_TEXT: LazyLock<String> = LazyLock::new(|| {
 pub enum Command {
     /// Run a control plane: API server, controllers, scheduler, embedded store and (unless
     /// --disable-agent) a node agent.
-    Server(ServerArgs),
+    Server(Box<ServerArgs>),
     /// Run a node that joins a server.
-    Agent(AgentArgs),
+    Agent(Box<AgentArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -38,7 +46,12 @@ pub struct ServerArgs {
     pub config: Option<PathBuf>,
 
     /// Folder holding all state.
-    #[arg(short = 'd', long, default_value = "/var/lib/tugboat", value_name = "DIR")]
+    #[arg(
+        short = 'd',
+        long,
+        default_value = "/var/lib/tugboat",
+        value_name = "DIR"
+    )]
     pub data_dir: PathBuf,
 
     /// Address the API server listens on.
@@ -118,7 +131,12 @@ pub struct AgentArgs {
     pub token: Option<String>,
 
     /// Folder holding all state.
-    #[arg(short = 'd', long, default_value = "/var/lib/tugboat", value_name = "DIR")]
+    #[arg(
+        short = 'd',
+        long,
+        default_value = "/var/lib/tugboat",
+        value_name = "DIR"
+    )]
     pub data_dir: PathBuf,
 
     /// Name of this node (default: the host name).
@@ -247,7 +265,10 @@ mod tests {
 
     #[test]
     fn apiserver_args() {
-        let parsed = ApiServerArgs::parse(&["event-ttl=2h".into(), "--etcd-compaction-interval=1m".into()]);
+        let parsed = ApiServerArgs::parse(&[
+            "event-ttl=2h".into(),
+            "--etcd-compaction-interval=1m".into(),
+        ]);
         assert_eq!(
             parsed,
             Ok(ApiServerArgs {
@@ -257,7 +278,9 @@ mod tests {
         );
         assert_eq!(
             ApiServerArgs::parse(&["enable-admission-plugins=Foo".into()]),
-            Err(ApiServerArgError::Unsupported("enable-admission-plugins".into()))
+            Err(ApiServerArgError::Unsupported(
+                "enable-admission-plugins".into()
+            ))
         );
         assert!(matches!(
             ApiServerArgs::parse(&["event-ttl".into()]),
@@ -281,7 +304,10 @@ mod tests {
             "--node-name=a",
             "--node-name=b",
         ]);
-        let Ok(Cli { command: Command::Server(args) }) = cli else {
+        let Ok(Cli {
+            command: Command::Server(args),
+        }) = cli
+        else {
             panic!("server flags did not parse: {cli:?}");
         };
         assert_eq!(args.data_dir, PathBuf::from("/tmp/x"));
@@ -290,6 +316,6 @@ mod tests {
         // A later flag overrides an earlier one, which is how config-file values yield to the CLI.
         assert_eq!(args.node_name.as_deref(), Some("b"));
         let cli = Cli::try_parse_from(["tugboat", "server", "--disable-agent=false"]);
-        assert!(matches!(cli, Ok(Cli { command: Command::Server(ServerArgs { disable_agent: false, .. }) })));
+        assert!(matches!(cli, Ok(Cli { command: Command::Server(args) }) if !args.disable_agent));
     }
 }

@@ -103,7 +103,11 @@ pub fn flags_from_yaml(path: &str, text: &str) -> Result<Vec<String>, ConfigErro
     let map = match value {
         serde_norway::Value::Null => return Ok(Vec::new()),
         serde_norway::Value::Mapping(map) => map,
-        _ => return Err(shape("the top level must be a map of flag names to values".into())),
+        _ => {
+            return Err(shape(
+                "the top level must be a map of flag names to values".into(),
+            ));
+        }
     };
     let mut flags = Vec::new();
     for (key, value) in map {
@@ -113,15 +117,20 @@ pub fn flags_from_yaml(path: &str, text: &str) -> Result<Vec<String>, ConfigErro
         // k3s allows `key+:` to append to a list set elsewhere; with one file the two are the same.
         let name = key.strip_suffix('+').unwrap_or(&key);
         if name == "config" {
-            return Err(shape("a config file cannot name another config file".into()));
+            return Err(shape(
+                "a config file cannot name another config file".into(),
+            ));
         }
         let items = match value {
             serde_norway::Value::Sequence(items) => items,
             other => vec![other],
         };
         for item in items {
-            let text = scalar_text(&item)
-                .ok_or_else(|| shape(format!("the value of {name:?} must be a scalar or a list of scalars")))?;
+            let text = scalar_text(&item).ok_or_else(|| {
+                shape(format!(
+                    "the value of {name:?} must be a scalar or a list of scalars"
+                ))
+            })?;
             flags.push(format!("--{name}={text}"));
         }
     }
@@ -161,13 +170,22 @@ mod tests {
 
     #[test]
     fn bad_shapes_are_rejected() {
-        assert!(matches!(flags_from_yaml("c", "- a\n- b\n"), Err(ConfigError::Shape { .. })));
+        assert!(matches!(
+            flags_from_yaml("c", "- a\n- b\n"),
+            Err(ConfigError::Shape { .. })
+        ));
         assert!(matches!(
             flags_from_yaml("c", "data-dir: {a: b}\n"),
             Err(ConfigError::Shape { .. })
         ));
-        assert!(matches!(flags_from_yaml("c", "a: [\n"), Err(ConfigError::Parse { .. })));
-        assert!(matches!(flags_from_yaml("c", "config: x.yaml\n"), Err(ConfigError::Shape { .. })));
+        assert!(matches!(
+            flags_from_yaml("c", "a: [\n"),
+            Err(ConfigError::Parse { .. })
+        ));
+        assert!(matches!(
+            flags_from_yaml("c", "config: x.yaml\n"),
+            Err(ConfigError::Shape { .. })
+        ));
         assert_eq!(flags_from_yaml("c", "").ok(), Some(vec![]));
     }
 
@@ -177,10 +195,16 @@ mod tests {
         let Some(dir) = dir else { return };
         let file = dir.path().join("config.yaml");
         assert!(std::fs::write(&file, "node-name: from-file\n").is_ok());
-        let args: Vec<OsString> = ["tugboat", "server", "--config", file.to_str().unwrap_or_default(), "--node-name=cli"]
-            .iter()
-            .map(OsString::from)
-            .collect();
+        let args: Vec<OsString> = [
+            "tugboat",
+            "server",
+            "--config",
+            file.to_str().unwrap_or_default(),
+            "--node-name=cli",
+        ]
+        .iter()
+        .map(OsString::from)
+        .collect();
         let expanded = expand_args(args).ok();
         let expanded: Option<Vec<String>> =
             expanded.map(|v| v.iter().map(|a| a.to_string_lossy().into_owned()).collect());

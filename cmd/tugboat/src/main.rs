@@ -23,7 +23,10 @@ fn main() -> ExitCode {
         }
     };
     let cli = Cli::parse_from(args);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("tugboat: starting the async runtime: {error}");
@@ -32,7 +35,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Server(args) => server::run(args).await,
+            Command::Server(args) => server::run(*args).await,
             Command::Agent(_) => Err(anyhow::anyhow!(
                 "`tugboat agent` is not implemented yet: nodes arrive with the node agent issue"
             )),
