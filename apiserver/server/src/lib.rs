@@ -1,7 +1,13 @@
 //! The Kubernetes API server.
 //!
-//! Today this crate only re-exports storage; the API server issue adds the REST and watch handlers,
-//! the registry, authentication, admission, discovery and OpenAPI on top of [`tugboat_storage`].
+//! Serves the Kubernetes REST and watch API over HTTPS on top of [`tugboat_storage`]. Module map:
+//! - [`pki`]: the cluster CA, serving and client certificates under the data dir.
+//! - [`authn`]: who is calling (x509 client certificates, bearer tokens from a token file).
+//! - [`kubeconfig`]: the admin kubeconfig file.
+
+pub mod authn;
+pub mod kubeconfig;
+pub mod pki;
 
 pub use tugboat_storage as storage;
 
