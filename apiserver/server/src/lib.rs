@@ -6,8 +6,14 @@
 //! - [`kubeconfig`]: the admin kubeconfig file.
 
 pub mod authn;
+pub mod cache;
+pub mod health;
 pub mod kubeconfig;
 pub mod pki;
+pub mod request_info;
+pub mod serve;
+pub mod stored;
+pub mod version;
 
 pub use tugboat_storage as storage;
 
