@@ -13,6 +13,7 @@ pub mod pki;
 pub mod request_info;
 pub mod serve;
 pub mod stored;
+pub mod typed;
 pub mod version;
 
 pub use tugboat_storage as storage;
