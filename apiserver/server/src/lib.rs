@@ -9,6 +9,7 @@ pub mod authn;
 pub mod cache;
 pub mod health;
 pub mod kubeconfig;
+pub mod negotiate;
 pub mod pki;
 pub mod request_info;
 pub mod serve;
