@@ -189,23 +189,21 @@ mod tests {
         }
     }
 
+    /// (group, version, namespace, resource, name, subresource, verb)
+    type Expected<'a> = (
+        &'a str,
+        &'a str,
+        Option<&'a str>,
+        &'a str,
+        Option<&'a str>,
+        Option<&'a str>,
+        Verb,
+    );
+
     #[test]
     fn resource_paths() {
         // (method, path, watch param) -> (group, version, namespace, resource, name, subresource, verb)
-        let cases: &[(
-            Method,
-            &str,
-            Option<&str>,
-            (
-                &str,
-                &str,
-                Option<&str>,
-                &str,
-                Option<&str>,
-                Option<&str>,
-                Verb,
-            ),
-        )] = &[
+        let cases: &[(Method, &str, Option<&str>, Expected<'_>)] = &[
             (
                 Method::GET,
                 "/api/v1/pods",

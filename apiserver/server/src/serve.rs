@@ -52,7 +52,7 @@ pub async fn serve(
                     continue;
                 }
             },
-            _ = shutdown.wait_for(|stop| *stop) => break,
+            _ = crate::stopped(&mut shutdown) => break,
         };
         let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();

@@ -151,6 +151,8 @@ pub struct ApiServerArgs {
     pub compaction_interval: Duration,
     /// `--event-ttl`: how long Events live.
     pub event_ttl: Duration,
+    /// `--token-auth-file`: static bearer tokens (upstream CSV format).
+    pub token_auth_file: Option<PathBuf>,
 }
 
 impl Default for ApiServerArgs {
@@ -158,6 +160,7 @@ impl Default for ApiServerArgs {
         ApiServerArgs {
             compaction_interval: tugboat_storage::compactor::DEFAULT_INTERVAL,
             event_ttl: Duration::from_secs(3600),
+            token_auth_file: None,
         }
     }
 }
@@ -202,6 +205,7 @@ impl ApiServerArgs {
             match name {
                 "etcd-compaction-interval" => parsed.compaction_interval = duration()?,
                 "event-ttl" => parsed.event_ttl = duration()?,
+                "token-auth-file" => parsed.token_auth_file = Some(PathBuf::from(value)),
                 _ => return Err(ApiServerArgError::Unsupported(name.to_owned())),
             }
         }
@@ -273,7 +277,8 @@ mod tests {
             parsed,
             Ok(ApiServerArgs {
                 compaction_interval: Duration::from_secs(60),
-                event_ttl: Duration::from_secs(7200)
+                event_ttl: Duration::from_secs(7200),
+                token_auth_file: None,
             })
         );
         assert_eq!(

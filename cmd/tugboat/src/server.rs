@@ -1,7 +1,11 @@
 //! `tugboat server`: start the control plane's components in order, each once what it needs is ready,
 //! and stop them on SIGTERM or SIGINT.
 
-use std::{sync::Arc, time::Instant};
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+    time::Instant,
+};
 
 use anyhow::Context as _;
 use tokio::sync::watch;
@@ -54,32 +58,85 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         ));
     }
 
+    let apiserver_config = tugboat_apiserver::app::Config {
+        bind: SocketAddr::new(args.bind_address, args.https_listen_port),
+        tls_dir: args.data_dir.join("server").join("tls"),
+        kubeconfig: args
+            .write_kubeconfig
+            .clone()
+            .unwrap_or_else(|| args.data_dir.join("kubeconfig.yaml")),
+        advertise_url: format!("https://127.0.0.1:{}", args.https_listen_port),
+        cluster_domain: args.cluster_domain.clone(),
+        service_ip: first_service_ip(&args.service_cidr)?,
+        token_auth_file: apiserver_args.token_auth_file.clone(),
+        event_ttl: apiserver_args.event_ttl,
+    };
+    let mut apiserver = tokio::spawn(tugboat_apiserver::app::run(
+        apiserver_config,
+        backend.clone(),
+        stop_rx.clone(),
+    ));
     tracing::info!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         version = %tugboat_apiserver::git_version(),
         "tugboat server is ready"
     );
 
-    let signal = wait_for_signal().await?;
+    let signal = tokio::select! {
+        signal = wait_for_signal() => signal?,
+        finished = &mut apiserver => {
+            let _ = stop_tx.send(true);
+            return match finished {
+                Ok(Ok(())) => Err(anyhow::anyhow!("the API server stopped unexpectedly")),
+                Ok(Err(error)) => Err(anyhow::Error::new(error).context("the API server failed")),
+                Err(error) => Err(anyhow::anyhow!("the API server task failed: {error}")),
+            };
+        }
+    };
     tracing::info!(signal, "shutting down");
     let _ = stop_tx.send(true);
+    let _ = apiserver.await;
     while tasks.join_next().await.is_some() {}
     drop(backend);
     tracing::info!("stopped");
     Ok(())
 }
 
+/// The first usable address of a CIDR: the `kubernetes` Service's ClusterIP.
+fn first_service_ip(cidr: &str) -> anyhow::Result<IpAddr> {
+    let (address, prefix) = cidr
+        .split_once('/')
+        .ok_or_else(|| anyhow::anyhow!("--service-cidr {cidr:?} is not a CIDR"))?;
+    let address: IpAddr = address
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--service-cidr {cidr:?} has an invalid address"))?;
+    let prefix: u32 = prefix
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--service-cidr {cidr:?} has an invalid prefix length"))?;
+    Ok(match address {
+        IpAddr::V4(v4) if prefix <= 32 => {
+            let mask = if prefix == 0 {
+                0
+            } else {
+                u32::MAX << (32 - prefix)
+            };
+            IpAddr::V4(std::net::Ipv4Addr::from((u32::from(v4) & mask) + 1))
+        }
+        IpAddr::V6(v6) if prefix <= 128 => {
+            let mask = if prefix == 0 {
+                0
+            } else {
+                u128::MAX << (128 - prefix)
+            };
+            IpAddr::V6(std::net::Ipv6Addr::from((u128::from(v6) & mask) + 1))
+        }
+        _ => anyhow::bail!("--service-cidr {cidr:?} has an invalid prefix length"),
+    })
+}
+
 /// Log, once, every flag that was accepted but has no effect yet.
 fn warn_unimplemented(args: &ServerArgs) {
-    let mut inert = vec![
-        "--bind-address",
-        "--https-listen-port",
-        "--write-kubeconfig",
-        "--cluster-cidr",
-        "--service-cidr",
-        "--cluster-dns",
-        "--cluster-domain",
-    ];
+    let mut inert = vec!["--cluster-cidr", "--cluster-dns"];
     if args.token.is_some() {
         inert.push("--token");
     }
@@ -88,8 +145,8 @@ fn warn_unimplemented(args: &ServerArgs) {
     }
     tracing::warn!(
         flags = %inert.join(" "),
-        "the API server, controllers and node agent are not implemented yet: these flags are accepted \
-         but have no effect yet"
+        "the controllers and node agent are not implemented yet: these flags are accepted but have no \
+         effect yet"
     );
     if !args.disable_agent {
         tracing::warn!("the node agent is not implemented yet: the server runs without one");

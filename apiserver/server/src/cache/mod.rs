@@ -177,6 +177,11 @@ impl ResourceCache {
         &self.prefix
     }
 
+    /// Whether the first list finished.
+    pub fn is_ready(&self) -> bool {
+        self.read(|state| state.ready)
+    }
+
     /// The revision the cache has applied.
     pub fn revision(&self) -> Revision {
         *self.revision_tx.borrow()

@@ -34,11 +34,11 @@ impl Reflector {
                         }
                     }
                 }
-                _ = shutdown.wait_for(|stop| *stop) => return,
+                _ = crate::stopped(&mut shutdown) => return,
             }
             tokio::select! {
                 _ = tokio::time::sleep(backoff) => {}
-                _ = shutdown.wait_for(|stop| *stop) => return,
+                _ = crate::stopped(&mut shutdown) => return,
             }
             backoff = (backoff * 2).min(Duration::from_secs(5));
         }

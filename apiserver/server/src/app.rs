@@ -1,0 +1,217 @@
+//! The API server assembled: configuration, start-up order and the request chain.
+//!
+//! Requests pass, outermost first: tracing and metrics, then authentication (every path but the
+//! health, version and discovery-free public endpoints needs a user), then the router. Authorization
+//! and admission hook in here later: authorization as a layer after authentication, admission
+//! inside the registry.
+
+use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+
+use axum::{
+    Router,
+    extract::{Request, State},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{any, get},
+};
+use tokio::sync::watch;
+use tugboat_machinery::status::{ApiError, StatusReason};
+use tugboat_storage::Backend;
+
+use crate::{
+    authn::{Authenticator, UserInfo},
+    errors::Failure,
+    health::{self, Check, Endpoint},
+    kubeconfig, pki, rest,
+    serve::{self, ConnectionInfo},
+    version,
+};
+
+/// What `tugboat server` tells the API server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen.
+    pub bind: SocketAddr,
+    /// Certificates and keys live under this folder.
+    pub tls_dir: PathBuf,
+    /// Where to write the admin kubeconfig.
+    pub kubeconfig: PathBuf,
+    /// The address clients are told to use in the kubeconfig.
+    pub advertise_url: String,
+    /// `--cluster-domain`.
+    pub cluster_domain: String,
+    /// The first address of `--service-cidr` (the `kubernetes` Service's ClusterIP).
+    pub service_ip: std::net::IpAddr,
+    /// `--kube-apiserver-arg=token-auth-file=`.
+    pub token_auth_file: Option<PathBuf>,
+    /// `--event-ttl`.
+    pub event_ttl: std::time::Duration,
+}
+
+/// Errors starting the API server.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Certificates could not be created or loaded.
+    #[error("preparing certificates")]
+    Pki(#[from] pki::PkiError),
+    /// The token file is unusable.
+    #[error("loading the token auth file")]
+    Authn(#[from] crate::authn::AuthnError),
+    /// The kubeconfig could not be written.
+    #[error("writing the admin kubeconfig")]
+    Kubeconfig(#[from] kubeconfig::KubeconfigError),
+    /// The port could not be bound.
+    #[error("listening on {addr}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Shared by every request.
+#[derive(Debug)]
+pub struct AppState {
+    /// Who is calling.
+    pub authenticator: Authenticator,
+    /// The datastore.
+    pub backend: Arc<dyn Backend>,
+    /// Every resource's store.
+    pub registry: Arc<crate::registry::Registry>,
+}
+
+/// Paths that answer without credentials, as upstream's `system:public-info-viewer` allows.
+fn is_public(path: &str) -> bool {
+    matches!(path, "/healthz" | "/livez" | "/readyz" | "/version")
+        || ["/healthz/", "/livez/", "/readyz/"]
+            .iter()
+            .any(|p| path.starts_with(p))
+}
+
+async fn authenticate(
+    State(state): State<Arc<AppState>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if is_public(request.uri().path()) {
+        return next.run(request).await;
+    }
+    let certificates = request
+        .extensions()
+        .get::<ConnectionInfo>()
+        .map(|info| info.peer_certificates.clone());
+    let header = request.headers().get(http::header::AUTHORIZATION);
+    let user = state
+        .authenticator
+        .authenticate(certificates.as_deref().map(|c| c.as_slice()), header);
+    match user {
+        Ok(Some(user)) => {
+            request.extensions_mut().insert::<UserInfo>(user);
+            next.run(request).await
+        }
+        Ok(None) => Failure(ApiError::unauthorized("Unauthorized")).into_response(),
+        Err(error) => {
+            tracing::debug!(%error, "authentication failed");
+            Failure(ApiError::unauthorized("Unauthorized")).into_response()
+        }
+    }
+}
+
+/// Build the router with every endpoint and the request chain.
+pub fn router(state: Arc<AppState>) -> Router<()> {
+    let storage_check = {
+        let backend = state.backend.clone();
+        Check::new("etcd", move || {
+            let backend = backend.clone();
+            async move {
+                backend
+                    .current_revision()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
+        })
+    };
+    let checks = vec![
+        Check::ping(),
+        Check::new("log", || async { Ok(()) }),
+        storage_check,
+    ];
+    let health_router = |name: &'static str| {
+        let endpoint = Arc::new(Endpoint {
+            name,
+            checks: checks.clone(),
+        });
+        Router::new()
+            .route(&format!("/{name}"), get(health::all))
+            .route(&format!("/{name}/{{check}}"), get(health::one))
+            .with_state(endpoint)
+    };
+    Router::new()
+        .route("/version", get(version::get))
+        .merge(health_router("healthz"))
+        .merge(health_router("livez"))
+        .merge(health_router("readyz"))
+        .route("/api", any(rest::handle))
+        .route("/api/{*rest}", any(rest::handle))
+        .route("/apis", any(rest::handle))
+        .route("/apis/{*rest}", any(rest::handle))
+        .fallback(|| async { Failure(not_found_path()).into_response() })
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .with_state(state)
+}
+
+/// Prepare certificates and the kubeconfig, bind, and serve until `shutdown` turns true.
+pub async fn run(
+    config: Config,
+    backend: Arc<dyn Backend>,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), StartError> {
+    let registry = crate::registry::Registry::new(
+        tugboat_machinery::catalog::Catalog::builtin(),
+        backend.clone(),
+        config.event_ttl,
+        shutdown.clone(),
+    );
+    let pki = pki::ensure(&pki::PkiConfig {
+        dir: config.tls_dir.clone(),
+        cluster_domain: config.cluster_domain.clone(),
+        service_cidr_first_ip: config.service_ip,
+        extra_sans: pki::node_addresses(),
+    })?;
+    let (admin_cert, admin_key) = pki.admin_client_pem();
+    kubeconfig::write_admin_kubeconfig(
+        &config.kubeconfig,
+        &config.advertise_url,
+        pki.ca_bundle_pem(),
+        admin_cert,
+        admin_key,
+    )?;
+    let authenticator = Authenticator::new(config.token_auth_file.as_deref())?;
+    let tls = pki.server_config()?;
+    let state = Arc::new(AppState {
+        authenticator,
+        backend,
+        registry,
+    });
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+    tracing::info!(addr = %config.bind, kubeconfig = %config.kubeconfig.display(), "API server listening");
+    serve::serve(listener, tls, router(state), shutdown).await;
+    Ok(())
+}
+
+/// Upstream's answer for a path nothing serves.
+pub fn not_found_path() -> ApiError {
+    ApiError::new(
+        404,
+        StatusReason::NotFound,
+        "the server could not find the requested resource",
+    )
+}

@@ -1,0 +1,202 @@
+//! The registry: one generic [`store::Store`] per resource, running per-kind
+//! [`strategy::Strategy`] hooks, over the watch cache and storage.
+
+pub mod meta;
+pub mod store;
+pub mod strategy;
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::{Arc, RwLock},
+    time::Duration,
+};
+
+use serde_json::Value;
+use tokio::sync::watch;
+use tugboat_machinery::catalog::{Catalog, ResourceInfo, StorageInfo};
+use tugboat_storage::Backend;
+
+use crate::cache::{Attributes, DEFAULT_RING_CAPACITY, Extractor, Reflector, ResourceCache};
+
+/// Every resource's store, built from the catalog.
+#[derive(Debug)]
+pub struct Registry {
+    catalog: RwLock<Arc<Catalog>>,
+    /// Stores by (group, version, plural).
+    stores: RwLock<HashMap<(String, String, String), Arc<store::Store>>>,
+}
+
+impl Registry {
+    /// Build a store and start a watch cache for every stored resource of `catalog` that is
+    /// served in its storage version (other versions need conversion, which comes later).
+    pub fn new(
+        catalog: Catalog,
+        backend: Arc<dyn Backend>,
+        event_ttl: Duration,
+        shutdown: watch::Receiver<bool>,
+    ) -> Arc<Self> {
+        let mut stores = HashMap::new();
+        for info in catalog.in_discovery_order() {
+            let StorageInfo::Etcd {
+                key_prefix,
+                group,
+                version,
+                ..
+            } = &info.storage
+            else {
+                continue;
+            };
+            if *group != info.group || *version != info.version {
+                continue;
+            }
+            let prefix = format!("{key_prefix}/");
+            let cache = ResourceCache::new(prefix.clone(), backend.clone(), DEFAULT_RING_CAPACITY);
+            tokio::spawn(Reflector::run(
+                cache.clone(),
+                extractor(&info),
+                shutdown.clone(),
+            ));
+            let ttl = (info.group.is_empty() && info.plural == "events").then_some(event_ttl);
+            let strategy = strategy::for_resource(&info);
+            let key = (
+                info.group.clone(),
+                info.version.clone(),
+                info.plural.clone(),
+            );
+            stores.insert(
+                key,
+                Arc::new(store::Store::new(
+                    info.clone(),
+                    prefix,
+                    backend.clone(),
+                    cache,
+                    strategy,
+                    ttl,
+                )),
+            );
+        }
+        Arc::new(Registry {
+            catalog: RwLock::new(Arc::new(catalog)),
+            stores: RwLock::new(stores),
+        })
+    }
+
+    /// The catalog as it is now.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The store serving a resource.
+    pub fn store(&self, group: &str, version: &str, plural: &str) -> Option<Arc<store::Store>> {
+        self.stores
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&(group.to_owned(), version.to_owned(), plural.to_owned()))
+            .cloned()
+    }
+
+    /// Whether every watch cache finished its first list.
+    pub fn caches_ready(&self) -> bool {
+        self.stores
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .all(|s| s.cache.revision() > 0 || s.cache.is_ready())
+    }
+}
+
+/// The fields each kind supports in field selectors, besides `metadata.name` and
+/// `metadata.namespace` (upstream's per-kind `GetAttrs` / field label conversion funcs).
+pub fn selectable_fields(info: &ResourceInfo) -> &'static [&'static str] {
+    match (info.group.as_str(), info.plural.as_str()) {
+        ("", "pods") => &[
+            "spec.nodeName",
+            "spec.restartPolicy",
+            "spec.schedulerName",
+            "spec.serviceAccountName",
+            "spec.hostNetwork",
+            "status.phase",
+            "status.podIP",
+            "status.podIPs",
+            "status.nominatedNodeName",
+        ],
+        ("", "events") => &[
+            "involvedObject.kind",
+            "involvedObject.namespace",
+            "involvedObject.name",
+            "involvedObject.uid",
+            "involvedObject.apiVersion",
+            "involvedObject.resourceVersion",
+            "involvedObject.fieldPath",
+            "reason",
+            "reportingComponent",
+            "source",
+            "type",
+        ],
+        ("", "secrets") => &["type"],
+        ("", "namespaces") => &["status.phase"],
+        ("", "nodes") => &["spec.unschedulable"],
+        ("", "replicationcontrollers") | ("apps", "replicasets") => &["status.replicas"],
+        ("batch", "jobs") => &["status.successful"],
+        ("certificates.k8s.io", "certificatesigningrequests") => &["spec.signerName"],
+        _ => &[],
+    }
+}
+
+/// Read the attributes selectors need from a stored object of `info`'s kind.
+fn extractor(info: &ResourceInfo) -> Extractor {
+    let fields = selectable_fields(info);
+    Arc::new(move |bytes: &[u8]| {
+        let value: Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        Ok(attributes_of(&value, fields))
+    })
+}
+
+/// The attributes of an object.
+pub fn attributes_of(value: &Value, fields: &[&str]) -> Attributes {
+    let namespace = meta::namespace(value).unwrap_or_default().to_owned();
+    let name = meta::name(value).unwrap_or_default().to_owned();
+    let labels: BTreeMap<String, String> = value
+        .get("metadata")
+        .and_then(|m| m.get("labels"))
+        .and_then(Value::as_object)
+        .map(|labels| {
+            labels
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut selectable = BTreeMap::new();
+    selectable.insert("metadata.name".to_owned(), name.clone());
+    if !namespace.is_empty() {
+        selectable.insert("metadata.namespace".to_owned(), namespace.clone());
+    }
+    for field in fields {
+        let mut current = Some(value);
+        for part in field.split('.') {
+            current = current.and_then(|v| v.get(part));
+        }
+        let text = match current {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Bool(b)) => b.to_string(),
+            Some(Value::Number(n)) => n.to_string(),
+            // Upstream renders an unset field as its zero value.
+            _ => match *field {
+                "spec.hostNetwork" | "spec.unschedulable" => "false".to_owned(),
+                "status.replicas" | "status.successful" => "0".to_owned(),
+                _ => String::new(),
+            },
+        };
+        selectable.insert((*field).to_owned(), text);
+    }
+    Attributes {
+        namespace,
+        name,
+        labels,
+        fields: selectable,
+    }
+}

@@ -1,0 +1,308 @@
+//! GET of one object and LIST of a collection, with selectors, pagination and resourceVersion
+//! semantics: unset is a consistent read (the cache waits for storage's current revision), `0` is
+//! whatever the cache holds, `N` is "not older than N" or, with `resourceVersionMatch=Exact`,
+//! exactly N (read from storage). The first page of a list comes from the watch cache; continue
+//! pages are read from storage at the first page's revision, so a paginated list is one snapshot.
+
+use std::time::Duration;
+
+use http::StatusCode;
+use serde_json::{Value, json};
+use tugboat_machinery::{continue_token, status::ApiError};
+use tugboat_storage::ListRequest;
+
+use super::{Context, query::VersionMatch, respond_bytes, respond_value, table, wants_table};
+use crate::{
+    cache::{CacheError, Object},
+    errors::storage_error,
+    negotiate::{Encoding, Shape},
+    registry::{self, store::Stored},
+    stored,
+};
+
+/// How long a consistent read waits for the cache.
+pub(crate) const FRESHNESS_TIMEOUT: Duration = Duration::from_secs(3);
+
+pub(crate) fn cache_error(error: CacheError) -> ApiError {
+    match error {
+        CacheError::TooOld { requested, oldest } => {
+            ApiError::too_old_resource_version(requested.max(0) as u64, oldest.max(0) as u64)
+        }
+        CacheError::NotFresh { requested, current } => {
+            ApiError::too_large_resource_version(requested.max(0) as u64, current.max(0) as u64, 1)
+        }
+        CacheError::Unavailable(message) => ApiError::service_unavailable(message),
+    }
+}
+
+/// GET one object.
+pub(crate) async fn get(context: &Context<'_>) -> Result<axum::response::Response, ApiError> {
+    let format = context.response_format(true)?;
+    let store = context.store;
+    let name = context.name();
+    let stored = if context.query.resource_version.as_deref() == Some("0") {
+        let key = store.key(context.namespace, name);
+        match store.cache.get(&key) {
+            (Some(object), _) => Stored {
+                value: object.value,
+                revision: object.revision,
+            },
+            (None, _) => {
+                return Err(ApiError::not_found(
+                    &store.info.group,
+                    &store.info.plural,
+                    name,
+                ));
+            }
+        }
+    } else {
+        store.get(context.namespace, name).await?
+    };
+    if wants_table(&format) {
+        let value = stored.to_value()?;
+        let table = table::table(
+            context,
+            std::slice::from_ref(&value),
+            stored.revision,
+            None,
+            None,
+        );
+        return respond_value(StatusCode::OK, &table, &format);
+    }
+    match (&format.shape, format.encoding) {
+        (Shape::Object, Encoding::Json) => Ok(respond_bytes(
+            StatusCode::OK,
+            stored.to_json(),
+            Encoding::Json,
+        )),
+        (Shape::PartialObjectMetadata { version, .. }, _) => {
+            let value = stored.to_value()?;
+            respond_value(
+                StatusCode::OK,
+                &table::partial_metadata(&value, version),
+                &format,
+            )
+        }
+        _ => respond_value(StatusCode::OK, &stored.to_value()?, &format),
+    }
+}
+
+/// LIST a collection.
+pub(crate) async fn list(context: &Context<'_>) -> Result<axum::response::Response, ApiError> {
+    let format = context.response_format(true)?;
+    let store = context.store;
+    let query = context.query;
+    super::check_field_selector(&store.info, &query.field_selector)?;
+    let within = store.key_within(context.namespace);
+    let matches = |object: &Object| {
+        query.label_selector.matches(&object.attributes.labels)
+            && query.field_selector.matches(&object.attributes.fields)
+    };
+    let requested = query.revision()?;
+    let (objects, revision, next) = if let Some(token) = &query.continue_token {
+        if requested.is_some_and(|rv| rv != 0) {
+            return Err(ApiError::bad_request(
+                continue_token::RESOURCE_VERSION_WITH_CONTINUE_MESSAGE,
+            ));
+        }
+        let token = continue_token::decode(token).map_err(|e| e.to_api_error())?;
+        from_storage(
+            context,
+            &within,
+            &token.start_key(&within),
+            token.resource_version,
+            &matches,
+        )
+        .await?
+    } else if query.version_match == VersionMatch::Exact {
+        let revision = requested.unwrap_or(0);
+        from_storage(context, &within, &within, revision, &matches).await?
+    } else {
+        match requested {
+            Some(0) => {}
+            Some(rv) => {
+                store
+                    .cache
+                    .wait_for(rv, FRESHNESS_TIMEOUT)
+                    .await
+                    .map_err(cache_error)?;
+            }
+            None => {
+                store
+                    .cache
+                    .wait_for(0, FRESHNESS_TIMEOUT)
+                    .await
+                    .map_err(cache_error)?;
+            }
+        }
+        let result = store
+            .cache
+            .list(&within, None, query.limit, matches)
+            .map_err(cache_error)?;
+        let next = result.last_key.as_ref().map(|last| {
+            let remaining = (query.label_selector.is_empty() && query.field_selector.is_empty())
+                .then_some(result.remaining);
+            (continue_token::next_start_key(last), remaining)
+        });
+        (result.objects, result.revision, next)
+    };
+    let continue_value = match &next {
+        Some((start, _)) => Some(
+            continue_token::encode_for_key(start, &within, revision)
+                .map_err(|e| ApiError::internal(&e.to_string()))?,
+        ),
+        None => None,
+    };
+    let remaining = next.and_then(|(_, remaining)| remaining);
+    if wants_table(&format) {
+        let values = objects
+            .iter()
+            .map(to_value)
+            .collect::<Result<Vec<_>, _>>()?;
+        let table = table::table(
+            context,
+            &values,
+            revision,
+            continue_value.as_deref(),
+            remaining,
+        );
+        return respond_value(StatusCode::OK, &table, &format);
+    }
+    let list_kind = &store.info.list_kind;
+    let api_version = store.info.api_version();
+    match (&format.shape, format.encoding) {
+        (Shape::Object, Encoding::Json) => {
+            let mut body =
+                Vec::with_capacity(128 + objects.iter().map(|o| o.value.len() + 32).sum::<usize>());
+            body.extend_from_slice(
+                format!(
+                    "{{\"kind\":\"{list_kind}\",\"apiVersion\":\"{api_version}\",\"metadata\":"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(
+                &list_meta(revision, continue_value.as_deref(), remaining)
+                    .to_string()
+                    .into_bytes(),
+            );
+            body.extend_from_slice(b",\"items\":[");
+            for (i, object) in objects.iter().enumerate() {
+                if i > 0 {
+                    body.push(b',');
+                }
+                stored::with_resource_version(&object.value, object.revision, &mut body);
+            }
+            body.extend_from_slice(b"]}");
+            Ok(respond_bytes(StatusCode::OK, body, Encoding::Json))
+        }
+        (Shape::PartialObjectMetadata { version, .. }, _) => {
+            let items = objects
+                .iter()
+                .map(|o| to_value(o).map(|v| table::partial_metadata(&v, version)))
+                .collect::<Result<Vec<_>, _>>()?;
+            let list = json!({
+                "kind": "PartialObjectMetadataList",
+                "apiVersion": format!("meta.k8s.io/{version}"),
+                "metadata": list_meta(revision, continue_value.as_deref(), remaining),
+                "items": items,
+            });
+            respond_value(StatusCode::OK, &list, &format)
+        }
+        _ => {
+            let items = objects
+                .iter()
+                .map(to_value)
+                .collect::<Result<Vec<_>, _>>()?;
+            let list = json!({
+                "kind": list_kind,
+                "apiVersion": api_version,
+                "metadata": list_meta(revision, continue_value.as_deref(), remaining),
+                "items": items,
+            });
+            respond_value(StatusCode::OK, &list, &format)
+        }
+    }
+}
+
+fn list_meta(revision: i64, continue_value: Option<&str>, remaining: Option<usize>) -> Value {
+    let mut meta = json!({ "resourceVersion": revision.to_string() });
+    if let Some(token) = continue_value {
+        meta["continue"] = json!(token);
+    }
+    if let Some(remaining) = remaining {
+        meta["remainingItemCount"] = json!(remaining);
+    }
+    meta
+}
+
+pub(crate) fn to_value(object: &Object) -> Result<Value, ApiError> {
+    Stored {
+        value: object.value.clone(),
+        revision: object.revision,
+    }
+    .to_value()
+}
+
+type Page = (Vec<Object>, i64, Option<(String, Option<usize>)>);
+
+/// Read a page from storage at `revision`, starting at `start_key`, filling up to the limit with
+/// matching objects as upstream does.
+async fn from_storage(
+    context: &Context<'_>,
+    within: &str,
+    start_key: &str,
+    revision: i64,
+    matches: &(dyn Fn(&Object) -> bool + Sync),
+) -> Result<Page, ApiError> {
+    let store = context.store;
+    let limit = context.query.limit;
+    let fields = registry::selectable_fields(&store.info);
+    let mut request = ListRequest {
+        prefix: within.to_owned(),
+        start_key: start_key.to_owned(),
+        limit: if limit == 0 { 0 } else { limit.max(100) },
+        revision,
+    };
+    let mut objects = Vec::new();
+    loop {
+        let page = store
+            .backend()
+            .list(&request)
+            .await
+            .map_err(|error| match error {
+                tugboat_storage::StorageError::Compacted { .. }
+                    if context.query.continue_token.is_some() =>
+                {
+                    ApiError::resource_expired(continue_token::CONTINUE_EXPIRED_MESSAGE)
+                }
+                other => storage_error(other),
+            })?;
+        request.revision = page.revision;
+        let page_len = page.kvs.len();
+        let last_seen = page.kvs.last().map(|kv| kv.key.to_string());
+        for (index, kv) in page.kvs.into_iter().enumerate() {
+            let Ok(value) = serde_json::from_slice::<Value>(&kv.value) else {
+                continue;
+            };
+            let object = Object {
+                key: kv.key.clone(),
+                value: kv.value,
+                revision: kv.mod_revision,
+                attributes: std::sync::Arc::new(registry::attributes_of(&value, fields)),
+            };
+            if !matches(&object) {
+                continue;
+            }
+            objects.push(object);
+            if limit > 0 && objects.len() == limit {
+                let more = page.more || index + 1 < page_len;
+                let next = more.then(|| (continue_token::next_start_key(&kv.key), None));
+                return Ok((objects, request.revision, next));
+            }
+        }
+        match last_seen {
+            Some(last) if page.more => request.start_key = continue_token::next_start_key(&last),
+            _ => return Ok((objects, request.revision, None)),
+        }
+    }
+}

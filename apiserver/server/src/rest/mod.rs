@@ -1,0 +1,200 @@
+//! REST and watch handlers for every resource, driven by the catalog: one dispatcher parses what
+//! the request addresses, finds the resource's store and runs the verb.
+
+mod body;
+mod discovery;
+mod list;
+mod query;
+mod table;
+mod watch;
+mod write;
+
+use std::sync::Arc;
+
+use axum::{
+    body::Body,
+    extract::{Request, State},
+    response::{IntoResponse, Response},
+};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use serde_json::Value;
+use tugboat_machinery::status::ApiError;
+
+pub use query::Query;
+
+use crate::{
+    app::AppState,
+    errors::Failure,
+    negotiate::{self, Encoding, Offers, ResponseFormat, Shape},
+    registry::store::Store,
+    request_info::{self, RequestTarget, ResourceRequest, Verb},
+};
+
+/// Largest request body accepted, as upstream's 3 MiB limit.
+pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
+
+/// Handle any `/api/...` or `/apis/...` request.
+pub async fn handle(State(app): State<Arc<AppState>>, request: Request) -> Response {
+    match dispatch(&app, request).await {
+        Ok(response) => response,
+        Err(error) => Failure(error).into_response(),
+    }
+}
+
+async fn dispatch(app: &Arc<AppState>, request: Request) -> Result<Response, ApiError> {
+    let (parts, body) = request.into_parts();
+    let query = Query::parse(parts.uri.query())?;
+    let watch_param = query.watch.then_some("true");
+    match request_info::parse(&parts.method, parts.uri.path(), watch_param) {
+        RequestTarget::Discovery {
+            api_prefix,
+            group,
+            version,
+        } => discovery::serve(
+            app,
+            &parts.headers,
+            api_prefix,
+            group.as_deref(),
+            version.as_deref(),
+        ),
+        RequestTarget::NonResource => Err(crate::app::not_found_path()),
+        RequestTarget::Resource(request) => {
+            let store = app
+                .registry
+                .store(&request.group, &request.version, &request.resource)
+                .ok_or_else(crate::app::not_found_path)?;
+            let verb = request.verb.ok_or_else(|| {
+                ApiError::method_not_supported(
+                    &request.group,
+                    &request.resource,
+                    parts.method.as_str(),
+                )
+            })?;
+            if !store.info.has_verb(verb.as_str()) && request.subresource.is_none() {
+                return Err(ApiError::method_not_supported(
+                    &request.group,
+                    &request.resource,
+                    verb.as_str(),
+                ));
+            }
+            let namespace = if store.info.scope.is_namespaced() {
+                request.namespace.as_deref()
+            } else {
+                None
+            };
+            if let Some(sub) = request.subresource.as_deref()
+                && (store.info.subresource(sub).is_none() || !matches!(sub, "status"))
+            {
+                return Err(crate::app::not_found_path());
+            }
+            let context = Context {
+                store: &store,
+                request: &request,
+                namespace,
+                query: &query,
+                headers: &parts.headers,
+            };
+            match verb {
+                Verb::Get => list::get(&context).await,
+                Verb::List => list::list(&context).await,
+                Verb::Watch => watch::watch(&context).await,
+                Verb::Create => write::create(&context, read_body(body).await?).await,
+                Verb::Update => write::update(&context, read_body(body).await?).await,
+                Verb::Delete => write::delete(&context, read_body(body).await?).await,
+                Verb::DeleteCollection => {
+                    write::delete_collection(&context, read_body(body).await?).await
+                }
+                Verb::Patch => Err(ApiError::unsupported_media_type(&[])),
+            }
+        }
+    }
+}
+
+/// What every verb handler needs.
+pub(crate) struct Context<'a> {
+    pub store: &'a Arc<Store>,
+    pub request: &'a ResourceRequest,
+    /// The namespace, for namespaced resources.
+    pub namespace: Option<&'a str>,
+    pub query: &'a Query,
+    pub headers: &'a HeaderMap,
+}
+
+impl Context<'_> {
+    fn header(&self, name: header::HeaderName) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The response format for a single object or list.
+    pub fn response_format(&self, conversions: bool) -> Result<ResponseFormat, ApiError> {
+        negotiate::negotiate(
+            self.header(header::ACCEPT),
+            Offers {
+                conversions,
+                aggregated_discovery: false,
+                protobuf: false,
+            },
+        )
+        .ok_or_else(|| ApiError::not_acceptable(&["application/json", "application/yaml"]))
+    }
+
+    /// The object name from the URL (present for get, update and delete).
+    pub fn name(&self) -> &str {
+        self.request.name.as_deref().unwrap_or_default()
+    }
+}
+
+async fn read_body(body: Body) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| ApiError::request_entity_too_large(&format!("limit is {MAX_BODY_BYTES}")))
+}
+
+/// Encode a value in the negotiated encoding with a status code.
+pub(crate) fn respond_value(
+    status: StatusCode,
+    value: &Value,
+    format: &ResponseFormat,
+) -> Result<Response, ApiError> {
+    let body = match format.encoding {
+        Encoding::Yaml => serde_norway::to_string(value)
+            .map_err(|e| ApiError::internal(&format!("encoding YAML: {e}")))?
+            .into_bytes(),
+        _ => serde_json::to_vec(value)
+            .map_err(|e| ApiError::internal(&format!("encoding JSON: {e}")))?,
+    };
+    Ok(respond_bytes(status, body, format.encoding))
+}
+
+/// A response with an encoded body.
+pub(crate) fn respond_bytes(status: StatusCode, body: Vec<u8>, encoding: Encoding) -> Response {
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(encoding.media_type()),
+    );
+    response
+}
+
+/// The shape a GET or LIST response takes.
+pub(crate) fn wants_table(format: &ResponseFormat) -> bool {
+    matches!(format.shape, Shape::Table { .. })
+}
+
+/// Reject field selectors on fields the kind does not support, with upstream's two messages: kinds
+/// that declare selectable fields say `field label not supported`, the rest list the metadata ones.
+pub(crate) fn check_field_selector(
+    info: &tugboat_machinery::catalog::ResourceInfo,
+    selector: &tugboat_machinery::selectors::FieldSelector,
+) -> Result<(), ApiError> {
+    let extra = crate::registry::selectable_fields(info);
+    let result = if extra.is_empty() {
+        selector.check_metadata_only()
+    } else {
+        let mut supported = vec!["metadata.name", "metadata.namespace"];
+        supported.extend_from_slice(extra);
+        selector.check_supported(&supported)
+    };
+    result.map_err(|e| ApiError::bad_request(e.to_string()))
+}

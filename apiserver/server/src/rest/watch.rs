@@ -1,0 +1,250 @@
+//! WATCH: a chunked stream of `{"type":...,"object":...}` lines served from the watch cache.
+//!
+//! Without a resourceVersion (or with `0`) the stream starts with the current state as ADDED
+//! events; with `sendInitialEvents=true` that state ends with a bookmark annotated
+//! `k8s.io/initial-events-end`. Selector moves become ADDED/DELETED as upstream. A watcher that
+//! falls behind the cache's ring gets an ERROR event with 410 and the stream ends; the client
+//! relists. The producer writes into a small bounded channel, so a slow client slows only its
+//! own task, and the cursor holds no buffer of its own.
+
+use std::time::Duration;
+
+use axum::{body::Body, response::Response};
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode, header};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tugboat_machinery::status::ApiError;
+
+use super::{
+    Context,
+    list::{FRESHNESS_TIMEOUT, cache_error},
+    query::VersionMatch,
+    table,
+};
+use crate::{
+    cache::{Change, Object},
+    negotiate::{self, Encoding, Offers, Shape},
+    stored,
+};
+
+/// Events buffered between the producer and the client's connection.
+const CHANNEL_DEPTH: usize = 16;
+/// The default lifetime of a watch without `timeoutSeconds` (upstream: 30 to 60 minutes).
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// How often an idle watch sends a bookmark when bookmarks are allowed.
+const BOOKMARK_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Start a watch.
+pub(crate) async fn watch(context: &Context<'_>) -> Result<Response, ApiError> {
+    let store = context.store.clone();
+    let query = context.query;
+    let accept = context
+        .headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    let table_version = negotiate::negotiate(
+        accept,
+        Offers {
+            conversions: true,
+            aggregated_discovery: false,
+            protobuf: false,
+        },
+    )
+    .and_then(|f| match f.shape {
+        Shape::Table { version } => Some(version),
+        _ => None,
+    });
+    if table_version.is_none() {
+        negotiate::watch_encoding(accept, false)
+            .ok_or_else(|| ApiError::not_acceptable(&["application/json"]))?;
+    }
+    super::check_field_selector(&store.info, &query.field_selector)?;
+    let requested = query.revision()?;
+    if let Some(send) = query.send_initial_events {
+        if send && !query.allow_bookmarks {
+            return Err(ApiError::bad_request(
+                "sendInitialEvents is forbidden for watch unless allowWatchBookmarks is set to true",
+            ));
+        }
+        if query.version_match != VersionMatch::NotOlderThan {
+            return Err(ApiError::bad_request(
+                "sendInitialEvents is forbidden for watch unless resourceVersionMatch is set to NotOlderThan",
+            ));
+        }
+    }
+    let initial_end_bookmark = query.send_initial_events == Some(true);
+    let with_initial = match query.send_initial_events {
+        Some(send) => send,
+        None => matches!(requested, None | Some(0)),
+    };
+    if requested.is_none() && with_initial {
+        store
+            .cache
+            .wait_for(0, FRESHNESS_TIMEOUT)
+            .await
+            .map_err(cache_error)?;
+    }
+    let within = store.key_within(context.namespace);
+    let start = if with_initial {
+        0
+    } else {
+        requested.unwrap_or(0)
+    };
+    let label_selector = query.label_selector.clone();
+    let field_selector = query.field_selector.clone();
+    let matches = move |object: &Object| {
+        object.key.starts_with(within.as_str())
+            && label_selector.matches(&object.attributes.labels)
+            && field_selector.matches(&object.attributes.fields)
+    };
+    let timeout = query.timeout.unwrap_or(DEFAULT_TIMEOUT);
+    let allow_bookmarks = query.allow_bookmarks;
+    let include_object = query.include_object.clone();
+    let info = store.info.clone();
+    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(CHANNEL_DEPTH);
+
+    let encoder = EventEncoder {
+        table_version,
+        include_object,
+        kind: info.kind.clone(),
+        api_version: info.api_version(),
+    };
+    let opened = store
+        .cache
+        .watch(start, &store.key_within(context.namespace), with_initial);
+    tokio::spawn(async move {
+        let deadline = tokio::time::sleep(timeout);
+        tokio::pin!(deadline);
+        let (mut cursor, initial) = match opened {
+            Ok(opened) => opened,
+            Err(error) => {
+                let _ = tx.send(Ok(encoder.error(&cache_error(error)))).await;
+                return;
+            }
+        };
+        for object in initial.iter().filter(|o| matches(o)) {
+            if tx
+                .send(Ok(encoder.event("ADDED", object, None)))
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+        if initial_end_bookmark {
+            let revision = cursor.position();
+            if tx.send(Ok(encoder.bookmark(revision, true))).await.is_err() {
+                return;
+            }
+        }
+        let mut bookmark_timer = tokio::time::interval(BOOKMARK_INTERVAL);
+        bookmark_timer.tick().await;
+        loop {
+            tokio::select! {
+                changes = cursor.next() => {
+                    let changes = match changes {
+                        Ok(changes) => changes,
+                        Err(error) => {
+                            let _ = tx.send(Ok(encoder.error(&cache_error(error)))).await;
+                            return;
+                        }
+                    };
+                    for change in &changes {
+                        if let Some(line) = encoder.change(change, &matches)
+                            && tx.send(Ok(line)).await.is_err() {
+                                return;
+                            }
+                    }
+                }
+                _ = bookmark_timer.tick(), if allow_bookmarks => {
+                    if let Some(revision) = cursor.idle_revision()
+                        && tx.send(Ok(encoder.bookmark(revision, false))).await.is_err() {
+                            return;
+                        }
+                }
+                _ = &mut deadline => return,
+                _ = tx.closed() => return,
+            }
+        }
+    });
+    let stream = tokio_stream::wrappers::ReceiverStream::new(rx);
+    let mut response = Response::new(Body::from_stream(stream));
+    *response.status_mut() = StatusCode::OK;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(Encoding::Json.media_type()),
+    );
+    response.headers_mut().insert(
+        header::TRANSFER_ENCODING,
+        HeaderValue::from_static("chunked"),
+    );
+    Ok(response)
+}
+
+/// Turns cache changes into watch lines.
+struct EventEncoder {
+    table_version: Option<String>,
+    include_object: String,
+    kind: String,
+    api_version: String,
+}
+
+impl EventEncoder {
+    fn change(&self, change: &Change, matches: &impl Fn(&Object) -> bool) -> Option<Bytes> {
+        match change {
+            Change::Added(object) => matches(object).then(|| self.event("ADDED", object, None)),
+            Change::Modified { object, previous } => match (matches(previous), matches(object)) {
+                (true, true) => Some(self.event("MODIFIED", object, None)),
+                (false, true) => Some(self.event("ADDED", object, None)),
+                (true, false) => Some(self.event("DELETED", object, None)),
+                (false, false) => None,
+            },
+            Change::Deleted { revision, previous } => {
+                matches(previous).then(|| self.event("DELETED", previous, Some(*revision)))
+            }
+        }
+    }
+
+    /// One event line; `revision` overrides the object's resourceVersion (deletes).
+    fn event(&self, kind: &str, object: &Object, revision: Option<i64>) -> Bytes {
+        let revision = revision.unwrap_or(object.revision);
+        let mut line = Vec::with_capacity(object.value.len() + 64);
+        line.extend_from_slice(b"{\"type\":\"");
+        line.extend_from_slice(kind.as_bytes());
+        line.extend_from_slice(b"\",\"object\":");
+        match &self.table_version {
+            None => stored::with_resource_version(&object.value, revision, &mut line),
+            Some(_) => {
+                let mut with_rv = Vec::new();
+                stored::with_resource_version(&object.value, revision, &mut with_rv);
+                let value: Value = serde_json::from_slice(&with_rv).unwrap_or(Value::Null);
+                let table = table::table_for_watch(&value, revision, &self.include_object);
+                line.extend_from_slice(table.to_string().as_bytes());
+            }
+        }
+        line.extend_from_slice(b"}\n");
+        Bytes::from(line)
+    }
+
+    fn bookmark(&self, revision: i64, initial_events_end: bool) -> Bytes {
+        let mut metadata = json!({ "resourceVersion": revision.to_string() });
+        if initial_events_end {
+            metadata["annotations"] = json!({ "k8s.io/initial-events-end": "true" });
+        }
+        let object = json!({
+            "kind": self.kind,
+            "apiVersion": self.api_version,
+            "metadata": metadata,
+        });
+        let line = json!({ "type": "BOOKMARK", "object": object });
+        Bytes::from(format!("{line}\n"))
+    }
+
+    fn error(&self, error: &ApiError) -> Bytes {
+        let mut line = b"{\"type\":\"ERROR\",\"object\":".to_vec();
+        line.extend_from_slice(error.to_json().as_bytes());
+        line.extend_from_slice(b"}\n");
+        Bytes::from(line)
+    }
+}
