@@ -20,6 +20,7 @@ use tugboat_storage::Backend;
 
 use crate::{
     authn::{Authenticator, UserInfo},
+    bootstrap,
     errors::Failure,
     health::{self, Check, Endpoint},
     kubeconfig, pki, rest,
@@ -190,6 +191,28 @@ pub async fn run(
         admin_key,
     )?;
     let authenticator = Authenticator::new(config.token_auth_file.as_deref())?;
+    {
+        let registry = registry.clone();
+        let advertise = bootstrap::Advertise {
+            service_ip: config.service_ip,
+            endpoint_ip: advertise_ip(),
+            port: config.bind.port(),
+        };
+        // Storage is up already; the objects appear within moments of the listener opening.
+        tokio::spawn(async move {
+            let mut delay = std::time::Duration::from_millis(50);
+            loop {
+                match bootstrap::run(&registry, advertise).await {
+                    Ok(()) => break,
+                    Err(error) => {
+                        tracing::warn!(%error, "bootstrapping system objects failed; retrying");
+                        tokio::time::sleep(delay).await;
+                        delay = (delay * 2).min(std::time::Duration::from_secs(5));
+                    }
+                }
+            }
+        });
+    }
     let tls = pki.server_config()?;
     let state = Arc::new(AppState {
         authenticator,
@@ -205,6 +228,14 @@ pub async fn run(
     tracing::info!(addr = %config.bind, kubeconfig = %config.kubeconfig.display(), "API server listening");
     serve::serve(listener, tls, router(state), shutdown).await;
     Ok(())
+}
+
+/// The address Endpoints of the `kubernetes` Service point at: the node's first address.
+fn advertise_ip() -> std::net::IpAddr {
+    pki::node_addresses()
+        .iter()
+        .find_map(|a| a.parse::<std::net::IpAddr>().ok())
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST))
 }
 
 /// Upstream's answer for a path nothing serves.

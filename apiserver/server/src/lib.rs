@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod authn;
+pub mod bootstrap;
 pub mod cache;
 pub mod errors;
 pub mod health;

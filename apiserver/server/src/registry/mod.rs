@@ -98,6 +98,44 @@ impl Registry {
             .cloned()
     }
 
+    /// The NamespaceLifecycle check upstream's admission makes before a namespaced create: the
+    /// namespace must exist (404) and must not be terminating (403).
+    pub async fn check_namespace_for_create(
+        &self,
+        namespace: &str,
+        info: &ResourceInfo,
+        name: &str,
+    ) -> Result<(), tugboat_machinery::status::ApiError> {
+        use tugboat_machinery::status::ApiError;
+        let Some(namespaces) = self.store("", "v1", "namespaces") else {
+            return Ok(());
+        };
+        let current = match namespaces.get(None, namespace).await {
+            Ok(current) => current.to_value()?,
+            Err(error) if error.code == 404 => {
+                return Err(ApiError::not_found("", "namespaces", namespace));
+            }
+            Err(error) => return Err(error),
+        };
+        let terminating = meta::string(&current, "deletionTimestamp").is_some()
+            || current
+                .get("status")
+                .and_then(|s| s.get("phase"))
+                .and_then(Value::as_str)
+                == Some("Terminating");
+        if terminating {
+            return Err(ApiError::forbidden(
+                &info.group,
+                &info.plural,
+                name,
+                &format!(
+                    "unable to create new content in namespace {namespace} because it is being terminated"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Whether every watch cache finished its first list.
     pub fn caches_ready(&self) -> bool {
         self.stores

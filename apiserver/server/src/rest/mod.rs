@@ -6,6 +6,7 @@ mod discovery;
 mod list;
 mod query;
 mod table;
+mod virtual_resources;
 mod watch;
 mod write;
 
@@ -60,10 +61,13 @@ async fn dispatch(app: &Arc<AppState>, request: Request) -> Result<Response, Api
         ),
         RequestTarget::NonResource => Err(crate::app::not_found_path()),
         RequestTarget::Resource(request) => {
-            let store = app
+            let Some(store) = app
                 .registry
                 .store(&request.group, &request.version, &request.resource)
-                .ok_or_else(crate::app::not_found_path)?;
+            else {
+                let user = parts.extensions.get::<crate::authn::UserInfo>();
+                return virtual_resources::serve(&request, user, &parts.headers);
+            };
             let verb = request.verb.ok_or_else(|| {
                 ApiError::method_not_supported(
                     &request.group,
@@ -89,6 +93,7 @@ async fn dispatch(app: &Arc<AppState>, request: Request) -> Result<Response, Api
                 return Err(crate::app::not_found_path());
             }
             let context = Context {
+                registry: &app.registry,
                 store: &store,
                 request: &request,
                 namespace,
@@ -113,6 +118,7 @@ async fn dispatch(app: &Arc<AppState>, request: Request) -> Result<Response, Api
 
 /// What every verb handler needs.
 pub(crate) struct Context<'a> {
+    pub registry: &'a crate::registry::Registry,
     pub store: &'a Arc<Store>,
     pub request: &'a ResourceRequest,
     /// The namespace, for namespaced resources.

@@ -49,6 +49,13 @@ pub(crate) async fn create(context: &Context<'_>, body: Bytes) -> Result<Respons
     }
     let format = format(context)?;
     let decoded = body::decode_object(context, &body)?;
+    if let Some(namespace) = context.namespace {
+        let name = meta::name(&decoded.object).unwrap_or_default();
+        context
+            .registry
+            .check_namespace_for_create(namespace, &context.store.info, name)
+            .await?;
+    }
     let created = context
         .store
         .create(context.namespace, decoded.object, write_options(context))
