@@ -134,12 +134,13 @@ impl Context<'_> {
 
     /// The response format for a single object or list.
     pub fn response_format(&self, conversions: bool) -> Result<ResponseFormat, ApiError> {
+        let info = &self.store.info;
         negotiate::negotiate(
             self.header(header::ACCEPT),
             Offers {
                 conversions,
                 aggregated_discovery: false,
-                protobuf: false,
+                protobuf: tugboat_protobuf::has_protobuf(&info.api_version(), &info.kind),
             },
         )
         .ok_or_else(|| ApiError::not_acceptable(&["application/json", "application/yaml"]))
@@ -167,6 +168,10 @@ pub(crate) fn respond_value(
         Encoding::Yaml => serde_norway::to_string(value)
             .map_err(|e| ApiError::internal(&format!("encoding YAML: {e}")))?
             .into_bytes(),
+        Encoding::Protobuf => tugboat_protobuf::encode_envelope(value).map_err(|e| {
+            tracing::debug!(error = %e, "no protobuf encoding for the response");
+            ApiError::not_acceptable(&["application/json", "application/yaml"])
+        })?,
         _ => serde_json::to_vec(value)
             .map_err(|e| ApiError::internal(&format!("encoding JSON: {e}")))?,
     };
