@@ -81,6 +81,8 @@ pub struct AppState {
     pub backend: Arc<dyn Backend>,
     /// Every resource's store.
     pub registry: Arc<crate::registry::Registry>,
+    /// Request and storage metrics.
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// Paths that answer without credentials, as upstream's `system:public-info-viewer` allows.
@@ -155,12 +157,17 @@ pub fn router(state: Arc<AppState>) -> Router<()> {
         .merge(health_router("healthz"))
         .merge(health_router("livez"))
         .merge(health_router("readyz"))
+        .route("/metrics", get(crate::metrics::serve))
         .route("/api", any(rest::handle))
         .route("/api/{*rest}", any(rest::handle))
         .route("/apis", any(rest::handle))
         .route("/apis/{*rest}", any(rest::handle))
         .fallback(|| async { Failure(not_found_path()).into_response() })
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::record,
+        ))
         .with_state(state)
 }
 
@@ -218,6 +225,7 @@ pub async fn run(
         authenticator,
         backend,
         registry,
+        metrics: crate::metrics::Metrics::default(),
     });
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await

@@ -12,6 +12,7 @@ pub mod cache;
 pub mod errors;
 pub mod health;
 pub mod kubeconfig;
+pub mod metrics;
 pub mod negotiate;
 pub mod pki;
 pub mod registry;

@@ -177,6 +177,16 @@ impl ResourceCache {
         &self.prefix
     }
 
+    /// How many objects the cache holds.
+    pub fn len(&self) -> usize {
+        self.read(|state| state.objects.len())
+    }
+
+    /// Whether the cache holds no objects.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Whether the first list finished.
     pub fn is_ready(&self) -> bool {
         self.read(|state| state.ready)

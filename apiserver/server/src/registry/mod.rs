@@ -136,6 +136,24 @@ impl Registry {
         Ok(())
     }
 
+    /// Objects per resource (group-qualified, e.g. `deployments.apps`), from the watch caches.
+    pub fn object_counts(&self) -> Vec<(String, usize)> {
+        let stores = self.stores.read().unwrap_or_else(|p| p.into_inner());
+        let mut counts: Vec<(String, usize)> = stores
+            .values()
+            .map(|store| {
+                let name = if store.info.group.is_empty() {
+                    store.info.plural.clone()
+                } else {
+                    format!("{}.{}", store.info.plural, store.info.group)
+                };
+                (name, store.cache.len())
+            })
+            .collect();
+        counts.sort();
+        counts
+    }
+
     /// Whether every watch cache finished its first list.
     pub fn caches_ready(&self) -> bool {
         self.stores
