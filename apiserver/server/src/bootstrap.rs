@@ -10,7 +10,8 @@ use tugboat_machinery::status::ApiError;
 use crate::registry::{Registry, store::WriteOptions};
 
 /// The namespaces upstream creates at start-up.
-pub const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+pub const SYSTEM_NAMESPACES: &[&str] =
+    &["default", "kube-system", "kube-public", "kube-node-lease"];
 
 /// Where clients inside the cluster reach the API server.
 #[derive(Debug, Clone, Copy)]
@@ -36,7 +37,11 @@ pub async fn run(registry: &Registry, advertise: Advertise) -> Result<(), ApiErr
         });
         ensure(registry, "namespaces", None, namespace).await?;
     }
-    let family = if advertise.endpoint_ip.is_ipv4() { "IPv4" } else { "IPv6" };
+    let family = if advertise.endpoint_ip.is_ipv4() {
+        "IPv4"
+    } else {
+        "IPv6"
+    };
     let service = json!({
         "apiVersion": "v1",
         "kind": "Service",
@@ -89,11 +94,19 @@ pub async fn run(registry: &Registry, advertise: Advertise) -> Result<(), ApiErr
 }
 
 /// Create `object` unless it exists.
-async fn ensure(registry: &Registry, plural: &str, namespace: Option<&str>, object: Value) -> Result<(), ApiError> {
+async fn ensure(
+    registry: &Registry,
+    plural: &str,
+    namespace: Option<&str>,
+    object: Value,
+) -> Result<(), ApiError> {
     let store = registry
         .store("", "v1", plural)
         .ok_or_else(|| ApiError::internal(&format!("no store for {plural}")))?;
-    match store.create(namespace, object, WriteOptions::default()).await {
+    match store
+        .create(namespace, object, WriteOptions::default())
+        .await
+    {
         Ok(_) => Ok(()),
         Err(error) if error.code == 409 => Ok(()),
         Err(error) => Err(error),
@@ -101,15 +114,29 @@ async fn ensure(registry: &Registry, plural: &str, namespace: Option<&str>, obje
 }
 
 /// Create `object`, or replace it when it exists.
-async fn put(registry: &Registry, group: &str, plural: &str, object: Value) -> Result<(), ApiError> {
+async fn put(
+    registry: &Registry,
+    group: &str,
+    plural: &str,
+    object: Value,
+) -> Result<(), ApiError> {
     let version = "v1";
     let store = registry
         .store(group, version, plural)
         .ok_or_else(|| ApiError::internal(&format!("no store for {plural}")))?;
-    match store.create(Some("default"), object.clone(), WriteOptions::default()).await {
+    match store
+        .create(Some("default"), object.clone(), WriteOptions::default())
+        .await
+    {
         Ok(_) => Ok(()),
         Err(error) if error.code == 409 => store
-            .update(Some("default"), "kubernetes", object, None, WriteOptions::default())
+            .update(
+                Some("default"),
+                "kubernetes",
+                object,
+                None,
+                WriteOptions::default(),
+            )
             .await
             .map(|_| ()),
         Err(error) => Err(error),

@@ -61,9 +61,9 @@ async fn dispatch(app: &Arc<AppState>, request: Request) -> Result<Response, Api
         ),
         RequestTarget::NonResource => Err(crate::app::not_found_path()),
         RequestTarget::Resource(request) => {
-            let Some(store) = app
-                .registry
-                .store(&request.group, &request.version, &request.resource)
+            let Some(store) =
+                app.registry
+                    .store(&request.group, &request.version, &request.resource)
             else {
                 let user = parts.extensions.get::<crate::authn::UserInfo>();
                 return virtual_resources::serve(&request, user, &parts.headers);

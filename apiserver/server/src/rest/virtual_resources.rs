@@ -20,7 +20,11 @@ pub(crate) fn serve(
     user: Option<&UserInfo>,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
-    match (request.group.as_str(), request.version.as_str(), request.resource.as_str()) {
+    match (
+        request.group.as_str(),
+        request.version.as_str(),
+        request.resource.as_str(),
+    ) {
         ("authentication.k8s.io", "v1", "selfsubjectreviews") => {
             if request.verb != Some(Verb::Create) || request.name.is_some() {
                 return Err(ApiError::method_not_supported(
@@ -44,8 +48,9 @@ pub(crate) fn serve(
                 "status": { "userInfo": user_info },
             });
             let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
-            let format = negotiate::negotiate(accept, Offers::default())
-                .ok_or_else(|| ApiError::not_acceptable(&["application/json", "application/yaml"]))?;
+            let format = negotiate::negotiate(accept, Offers::default()).ok_or_else(|| {
+                ApiError::not_acceptable(&["application/json", "application/yaml"])
+            })?;
             respond_value(StatusCode::CREATED, &review, &format)
         }
         _ => Err(not_found_path()),
