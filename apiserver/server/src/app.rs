@@ -83,6 +83,8 @@ pub struct AppState {
     pub registry: Arc<crate::registry::Registry>,
     /// Request and storage metrics.
     pub metrics: crate::metrics::Metrics,
+    /// The OpenAPI documents.
+    pub openapi: crate::openapi::OpenApi,
 }
 
 /// Paths that answer without credentials, as upstream's `system:public-info-viewer` allows.
@@ -158,6 +160,9 @@ pub fn router(state: Arc<AppState>) -> Router<()> {
         .merge(health_router("livez"))
         .merge(health_router("readyz"))
         .route("/metrics", get(crate::metrics::serve))
+        .route("/openapi/v2", get(crate::openapi::v2))
+        .route("/openapi/v3", get(crate::openapi::v3_index))
+        .route("/openapi/v3/{*path}", get(crate::openapi::v3_document))
         .route("/api", any(rest::handle))
         .route("/api/{*rest}", any(rest::handle))
         .route("/apis", any(rest::handle))
@@ -221,12 +226,18 @@ pub async fn run(
         });
     }
     let tls = pki.server_config()?;
+    let openapi = crate::openapi::OpenApi::new(registry.catalog());
     let state = Arc::new(AppState {
         authenticator,
         backend,
         registry,
         metrics: crate::metrics::Metrics::default(),
+        openapi,
     });
+    {
+        let state = state.clone();
+        tokio::task::spawn_blocking(move || state.openapi.warm());
+    }
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .map_err(|source| StartError::Bind {

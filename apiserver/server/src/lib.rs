@@ -14,6 +14,7 @@ pub mod health;
 pub mod kubeconfig;
 pub mod metrics;
 pub mod negotiate;
+pub mod openapi;
 pub mod pki;
 pub mod registry;
 pub mod request_info;

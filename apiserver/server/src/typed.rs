@@ -19,6 +19,11 @@ pub struct TypedKind {
     pub kind: &'static str,
     /// Decode into the typed struct and encode back.
     pub normalize: fn(&Value) -> Result<Value, serde_json::Error>,
+    /// Add the kind's schema (and every schema it refers to) to a generator; returns the
+    /// reference to it.
+    pub schema: fn(&mut schemars::SchemaGenerator) -> schemars::Schema,
+    /// The schema's definition name, e.g. `io.k8s.api.core.v1.Pod`.
+    pub schema_name: fn() -> std::borrow::Cow<'static, str>,
 }
 
 fn round_trip<T: serde::de::DeserializeOwned + serde::Serialize>(
@@ -36,6 +41,8 @@ macro_rules! kinds {
                 api_version: <K as k8s_openapi::Resource>::API_VERSION,
                 kind: <K as k8s_openapi::Resource>::KIND,
                 normalize: round_trip::<K>,
+                schema: |generator| generator.subschema_for::<K>(),
+                schema_name: <K as schemars::JsonSchema>::schema_name,
             }
         },)*]
     };

@@ -68,7 +68,10 @@ pub(crate) fn decode_object(context: &Context<'_>, body: &Bytes) -> Result<Decod
                         .map(|f| format!("unknown field \"{f}\""))
                         .collect();
                     return Err(ApiError::bad_request(format!(
-                        "strict decoding error: {}",
+                        "{} in version \"{}\" cannot be handled as a {}: strict decoding error: {}",
+                        info.kind,
+                        info.version,
+                        info.kind,
                         list.join(", ")
                     )));
                 }

@@ -219,7 +219,13 @@ impl EventEncoder {
                 let mut with_rv = Vec::new();
                 stored::with_resource_version(&object.value, revision, &mut with_rv);
                 let value: Value = serde_json::from_slice(&with_rv).unwrap_or(Value::Null);
-                let table = table::table_for_watch(&value, revision, &self.include_object);
+                let table = table::table_for_watch(
+                    &value,
+                    revision,
+                    &self.include_object,
+                    &self.api_version,
+                    &self.kind,
+                );
                 line.extend_from_slice(table.to_string().as_bytes());
             }
         }
