@@ -41,8 +41,8 @@ pub struct Config {
     pub advertise_url: String,
     /// `--cluster-domain`.
     pub cluster_domain: String,
-    /// The first address of `--service-cidr` (the `kubernetes` Service's ClusterIP).
-    pub service_ip: std::net::IpAddr,
+    /// `--service-cidr`.
+    pub service_cidr: crate::registry::service_ips::ServiceCidr,
     /// `--kube-apiserver-arg=token-auth-file=`.
     pub token_auth_file: Option<PathBuf>,
     /// `--event-ttl`.
@@ -186,12 +186,13 @@ pub async fn run(
         tugboat_machinery::catalog::Catalog::builtin(),
         backend.clone(),
         config.event_ttl,
+        config.service_cidr,
         shutdown.clone(),
     );
     let pki = pki::ensure(&pki::PkiConfig {
         dir: config.tls_dir.clone(),
         cluster_domain: config.cluster_domain.clone(),
-        service_cidr_first_ip: config.service_ip,
+        service_cidr_first_ip: config.service_cidr.first(),
         extra_sans: pki::node_addresses(),
     })?;
     let (admin_cert, admin_key) = pki.admin_client_pem();
@@ -206,7 +207,7 @@ pub async fn run(
     {
         let registry = registry.clone();
         let advertise = bootstrap::Advertise {
-            service_ip: config.service_ip,
+            service_ip: config.service_cidr.first(),
             endpoint_ip: advertise_ip(),
             port: config.bind.port(),
         };

@@ -62,7 +62,26 @@ pub async fn run(registry: &Registry, advertise: Advertise) -> Result<(), ApiErr
         },
         "status": {"loadBalancer": {}},
     });
+    registry
+        .claim_ip(advertise.service_ip, "default", "kubernetes")
+        .await?;
     ensure(registry, "services", Some("default"), service).await?;
+    let service_cidr = json!({
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "ServiceCIDR",
+        "metadata": {"name": "kubernetes"},
+        "spec": {"cidrs": [registry.service_cidr.to_string()]},
+    });
+    if let Some(store) = registry.store("networking.k8s.io", "v1", "servicecidrs") {
+        match store
+            .create(None, service_cidr, WriteOptions::default())
+            .await
+        {
+            Ok(_) => {}
+            Err(error) if error.code == 409 => {}
+            Err(error) => return Err(error),
+        }
+    }
     let endpoints = json!({
         "apiVersion": "v1",
         "kind": "Endpoints",

@@ -1,11 +1,7 @@
 //! `tugboat server`: start the control plane's components in order, each once what it needs is ready,
 //! and stop them on SIGTERM or SIGINT.
 
-use std::{
-    net::{IpAddr, SocketAddr},
-    sync::Arc,
-    time::Instant,
-};
+use std::{net::SocketAddr, sync::Arc, time::Instant};
 
 use anyhow::Context as _;
 use tokio::sync::watch;
@@ -67,7 +63,10 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             .unwrap_or_else(|| args.data_dir.join("kubeconfig.yaml")),
         advertise_url: format!("https://127.0.0.1:{}", args.https_listen_port),
         cluster_domain: args.cluster_domain.clone(),
-        service_ip: first_service_ip(&args.service_cidr)?,
+        service_cidr: tugboat_apiserver::registry::service_ips::ServiceCidr::parse(
+            &args.service_cidr,
+        )
+        .map_err(|e| anyhow::anyhow!("--service-cidr: {e}"))?,
         token_auth_file: apiserver_args.token_auth_file.clone(),
         event_ttl: apiserver_args.event_ttl,
     };
@@ -100,38 +99,6 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     drop(backend);
     tracing::info!("stopped");
     Ok(())
-}
-
-/// The first usable address of a CIDR: the `kubernetes` Service's ClusterIP.
-fn first_service_ip(cidr: &str) -> anyhow::Result<IpAddr> {
-    let (address, prefix) = cidr
-        .split_once('/')
-        .ok_or_else(|| anyhow::anyhow!("--service-cidr {cidr:?} is not a CIDR"))?;
-    let address: IpAddr = address
-        .parse()
-        .map_err(|_| anyhow::anyhow!("--service-cidr {cidr:?} has an invalid address"))?;
-    let prefix: u32 = prefix
-        .parse()
-        .map_err(|_| anyhow::anyhow!("--service-cidr {cidr:?} has an invalid prefix length"))?;
-    Ok(match address {
-        IpAddr::V4(v4) if prefix <= 32 => {
-            let mask = if prefix == 0 {
-                0
-            } else {
-                u32::MAX << (32 - prefix)
-            };
-            IpAddr::V4(std::net::Ipv4Addr::from((u32::from(v4) & mask) + 1))
-        }
-        IpAddr::V6(v6) if prefix <= 128 => {
-            let mask = if prefix == 0 {
-                0
-            } else {
-                u128::MAX << (128 - prefix)
-            };
-            IpAddr::V6(std::net::Ipv6Addr::from((u128::from(v6) & mask) + 1))
-        }
-        _ => anyhow::bail!("--service-cidr {cidr:?} has an invalid prefix length"),
-    })
 }
 
 /// Log, once, every flag that was accepted but has no effect yet.

@@ -1,9 +1,13 @@
 //! The registry: one generic [`store::Store`] per resource, running per-kind
-//! [`strategy::Strategy`] hooks, over the watch cache and storage.
+//! [`strategy::Strategy`] hooks (built from [`defaults`] and [`validation`]), over the watch cache
+//! and storage.
 
+pub mod defaults;
 pub mod meta;
+pub mod service_ips;
 pub mod store;
 pub mod strategy;
+pub mod validation;
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -24,6 +28,10 @@ pub struct Registry {
     catalog: RwLock<Arc<Catalog>>,
     /// Stores by (group, version, plural).
     stores: RwLock<HashMap<(String, String, String), Arc<store::Store>>>,
+    /// `--service-cidr`, for ClusterIP allocation.
+    pub service_cidr: service_ips::ServiceCidr,
+    /// Serializes this server's NodePort picks.
+    node_port_lock: tokio::sync::Mutex<()>,
 }
 
 impl Registry {
@@ -33,6 +41,7 @@ impl Registry {
         catalog: Catalog,
         backend: Arc<dyn Backend>,
         event_ttl: Duration,
+        service_cidr: service_ips::ServiceCidr,
         shutdown: watch::Receiver<bool>,
     ) -> Arc<Self> {
         let mut stores = HashMap::new();
@@ -78,6 +87,8 @@ impl Registry {
         Arc::new(Registry {
             catalog: RwLock::new(Arc::new(catalog)),
             stores: RwLock::new(stores),
+            service_cidr,
+            node_port_lock: tokio::sync::Mutex::new(()),
         })
     }
 

@@ -11,7 +11,7 @@ use tugboat_machinery::{
 };
 use tugboat_storage::{Backend, Revision, StorageError};
 
-use super::{meta, strategy::Strategy};
+use super::{meta, strategy::Strategy, validation};
 use crate::{cache::ResourceCache, errors::storage_error, stored};
 
 /// How often an update re-reads and retries after losing a compare-and-swap race.
@@ -252,7 +252,8 @@ impl Store {
         }
         self.set_type_meta(object);
         (self.strategy.default)(object);
-        self.validate(object)
+        (self.strategy.prepare_create)(object);
+        self.validate(object, None)
     }
 
     fn set_type_meta(&self, object: &mut Value) {
@@ -262,17 +263,26 @@ impl Store {
         }
     }
 
-    fn validate(&self, object: &Value) -> Result<(), ApiError> {
+    /// Metadata validation for every kind, then the kind's own; on update (`old` given) also the
+    /// metadata and kind update checks. A status update checks metadata only, as upstream's
+    /// status strategies validate the status alone.
+    fn validate(&self, object: &Value, old: Option<(&Value, bool)>) -> Result<(), ApiError> {
         let name = meta::name(object).unwrap_or_default();
-        let name_path = FieldPath::new("metadata").child("name");
-        let mut causes: Vec<FieldError> = self
-            .strategy
-            .name_rule
-            .check(name)
-            .iter()
-            .map(|message| FieldError::invalid(&name_path, name, message))
-            .collect();
-        causes.extend((self.strategy.validate)(object));
+        let mut causes: Vec<FieldError> = validation::meta::validate_object_meta(
+            object,
+            self.namespaced(),
+            self.strategy.name_rule,
+        );
+        match old {
+            None => causes.extend((self.strategy.validate)(object)),
+            Some((old, status_only)) => {
+                causes.extend(validation::meta::validate_object_meta_update(object, old));
+                if !status_only {
+                    causes.extend((self.strategy.validate)(object));
+                    causes.extend((self.strategy.validate_update)(object, old));
+                }
+            }
+        }
         if causes.is_empty() {
             Ok(())
         } else {
@@ -437,7 +447,10 @@ impl Store {
             meta::remove(new, "generation");
         }
         (self.strategy.default)(new);
-        self.validate(new)
+        if !subresource_status {
+            (self.strategy.prepare_update)(new, old);
+        }
+        self.validate(new, Some((old, subresource_status)))
     }
 
     /// Delete an object, or mark it when it has finalizers.

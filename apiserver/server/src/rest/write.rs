@@ -56,10 +56,28 @@ pub(crate) async fn create(context: &Context<'_>, body: Bytes) -> Result<Respons
             .check_namespace_for_create(namespace, &context.store.info, name)
             .await?;
     }
-    let created = context
+    let mut object = decoded.object;
+    let is_service = context.store.info.group.is_empty() && context.store.info.plural == "services";
+    let allocated = match (is_service, context.namespace) {
+        (true, Some(namespace)) if !context.query.dry_run => {
+            context
+                .registry
+                .allocate_service(namespace, &mut object)
+                .await?
+        }
+        _ => Vec::new(),
+    };
+    let created = match context
         .store
-        .create(context.namespace, decoded.object, write_options(context))
-        .await?;
+        .create(context.namespace, object, write_options(context))
+        .await
+    {
+        Ok(created) => created,
+        Err(error) => {
+            context.registry.release_ips(&allocated).await;
+            return Err(error);
+        }
+    };
     Ok(with_warnings(
         respond_value(StatusCode::CREATED, &created, &format)?,
         &decoded.warnings,
@@ -156,6 +174,14 @@ pub(crate) async fn delete(context: &Context<'_>, body: Bytes) -> Result<Respons
             },
         )
         .await?;
+    if let Deleted::Gone(object) = &outcome
+        && info.group.is_empty()
+        && info.plural == "services"
+        && !request.dry_run
+    {
+        let ips = crate::registry::service_ips::cluster_ips(object);
+        context.registry.release_ips(&ips).await;
+    }
     match outcome {
         Deleted::Marked(object) => respond_value(StatusCode::OK, &object, &format),
         Deleted::Gone(object) if returns_deleted_object(&info.group, &info.plural) => {

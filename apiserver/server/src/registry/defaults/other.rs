@@ -1,0 +1,163 @@
+//! Defaults of the smaller groups: networking.k8s.io (NetworkPolicy, IngressClass), storage.k8s.io
+//! (StorageClass), rbac.authorization.k8s.io (subjects and role references),
+//! scheduling.k8s.io (PriorityClass) and discovery.k8s.io (EndpointSlice), each as in upstream's
+//! `pkg/apis/<group>/v1/defaults.go`.
+
+use serde_json::{Value, json};
+
+use super::{child, existing, items, or_set, or_set_in, unset};
+
+/// The RBAC API group, the default `apiGroup` of users, groups and role references.
+pub const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+
+/// NetworkPolicy: ports are TCP, and a policy without `policyTypes` is an Ingress policy (and an
+/// Egress one too when it has egress rules).
+pub fn network_policy(object: &mut Value) {
+    let Some(spec) = existing(object, "spec") else {
+        return;
+    };
+    for direction in ["ingress", "egress"] {
+        for rule in items(spec, direction) {
+            for port in items(rule, "ports") {
+                or_set_in(port, "protocol", json!("TCP"));
+            }
+        }
+    }
+    let Some(map) = spec.as_object_mut() else {
+        return;
+    };
+    let has_types = map
+        .get("policyTypes")
+        .and_then(Value::as_array)
+        .is_some_and(|t| !t.is_empty());
+    if !has_types {
+        let has_egress = map
+            .get("egress")
+            .and_then(Value::as_array)
+            .is_some_and(|e| !e.is_empty());
+        let types = if has_egress {
+            json!(["Ingress", "Egress"])
+        } else {
+            json!(["Ingress"])
+        };
+        map.insert("policyTypes".into(), types);
+    }
+}
+
+/// IngressClass: parameters are cluster-scoped unless told otherwise.
+pub fn ingress_class(object: &mut Value) {
+    if let Some(parameters) = existing(object, "spec").and_then(|s| existing(s, "parameters")) {
+        or_set_in(parameters, "scope", json!("Cluster"));
+    }
+}
+
+/// StorageClass: volumes are deleted with their claim and bound immediately.
+pub fn storage_class(object: &mut Value) {
+    or_set_in(object, "reclaimPolicy", json!("Delete"));
+    or_set_in(object, "volumeBindingMode", json!("Immediate"));
+}
+
+/// PriorityClass: preempts lower priorities.
+pub fn priority_class(object: &mut Value) {
+    or_set_in(object, "preemptionPolicy", json!("PreemptLowerPriority"));
+}
+
+/// EndpointSlice ports: an empty name and TCP when unset.
+pub fn endpoint_slice(object: &mut Value) {
+    for port in items(object, "ports") {
+        if let Some(map) = port.as_object_mut() {
+            if map.get("name").is_none_or(Value::is_null) {
+                map.insert("name".into(), json!(""));
+            }
+            or_set(map, "protocol", json!("TCP"));
+        }
+    }
+}
+
+/// RoleBinding and ClusterRoleBinding: the role reference and user or group subjects are in the
+/// RBAC group unless told otherwise (service accounts stay in the core group, whose empty name
+/// upstream omits).
+pub fn role_binding(object: &mut Value) {
+    if let Some(role_ref) = child(object, "roleRef") {
+        or_set(role_ref, "apiGroup", json!(RBAC_GROUP));
+    }
+    for subject in items(object, "subjects") {
+        let Some(map) = subject.as_object_mut() else {
+            continue;
+        };
+        if unset(map.get("apiGroup"))
+            && matches!(
+                map.get("kind").and_then(Value::as_str),
+                Some("User" | "Group")
+            )
+        {
+            map.insert("apiGroup".into(), json!(RBAC_GROUP));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::registry::defaults::testing::check;
+
+    #[test]
+    fn small_groups() {
+        check(
+            "network policy ingress only",
+            network_policy,
+            json!({"spec": {"podSelector": {}, "ingress": [{"ports": [{"port": 80}]}]}}),
+            json!({"spec": {"podSelector": {}, "ingress": [{"ports": [{"port": 80, "protocol": "TCP"}]}],
+                "policyTypes": ["Ingress"]}}),
+        );
+        check(
+            "network policy with egress",
+            network_policy,
+            json!({"spec": {"podSelector": {}, "egress": [{}]}}),
+            json!({"spec": {"podSelector": {}, "egress": [{}], "policyTypes": ["Ingress", "Egress"]}}),
+        );
+        check(
+            "network policy keeps its types",
+            network_policy,
+            json!({"spec": {"podSelector": {}, "egress": [{}], "policyTypes": ["Egress"]}}),
+            json!({"spec": {"podSelector": {}, "egress": [{}], "policyTypes": ["Egress"]}}),
+        );
+        check(
+            "storage class",
+            storage_class,
+            json!({"provisioner": "p"}),
+            json!({"provisioner": "p", "reclaimPolicy": "Delete", "volumeBindingMode": "Immediate"}),
+        );
+        check(
+            "priority class",
+            priority_class,
+            json!({"value": 1}),
+            json!({"value": 1, "preemptionPolicy": "PreemptLowerPriority"}),
+        );
+        check(
+            "endpoint slice",
+            endpoint_slice,
+            json!({"addressType": "IPv4", "ports": [{"port": 80}]}),
+            json!({"addressType": "IPv4", "ports": [{"port": 80, "name": "", "protocol": "TCP"}]}),
+        );
+        check(
+            "role binding",
+            role_binding,
+            json!({"roleRef": {"kind": "Role", "name": "r"}, "subjects": [
+                {"kind": "User", "name": "u"}, {"kind": "Group", "name": "g"},
+                {"kind": "ServiceAccount", "name": "s", "namespace": "n"}]}),
+            json!({"roleRef": {"kind": "Role", "name": "r", "apiGroup": "rbac.authorization.k8s.io"}, "subjects": [
+                {"kind": "User", "name": "u", "apiGroup": "rbac.authorization.k8s.io"},
+                {"kind": "Group", "name": "g", "apiGroup": "rbac.authorization.k8s.io"},
+                {"kind": "ServiceAccount", "name": "s", "namespace": "n"}]}),
+        );
+        check(
+            "ingress class",
+            ingress_class,
+            json!({"spec": {"parameters": {"kind": "K", "name": "n"}}}),
+            json!({"spec": {"parameters": {"kind": "K", "name": "n", "scope": "Cluster"}}}),
+        );
+    }
+}
