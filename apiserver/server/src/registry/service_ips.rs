@@ -215,12 +215,10 @@ impl Registry {
                     spec.entry("ipFamilyPolicy")
                         .or_insert_with(|| json!("SingleStack"));
                 }
+                // Headless: the kind's defaults choose the IP family policy (RequireDualStack
+                // without a selector, as upstream).
                 None => {
                     spec.insert("clusterIPs".into(), json!(["None"]));
-                    spec.entry("ipFamilies")
-                        .or_insert_with(|| json!([cidr.family()]));
-                    spec.entry("ipFamilyPolicy")
-                        .or_insert_with(|| json!("SingleStack"));
                 }
             }
         }
