@@ -164,6 +164,8 @@ pub fn router(state: Arc<AppState>) -> Router<()> {
         .route("/openapi/v3", get(crate::openapi::v3_index))
         .route("/openapi/v3/{*path}", get(crate::openapi::v3_document))
         .route("/api", any(rest::handle))
+        .route("/api/", any(rest::handle))
+        .route("/apis/", any(rest::handle))
         .route("/api/{*rest}", any(rest::handle))
         .route("/apis", any(rest::handle))
         .route("/apis/{*rest}", any(rest::handle))

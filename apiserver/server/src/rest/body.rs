@@ -59,14 +59,21 @@ pub(crate) fn decode_object(context: &Context<'_>, body: &Bytes) -> Result<Decod
                 info.kind, info.version, info.kind
             ))
         })?;
-        let unknown = typed::unknown_fields(&object, &normalized);
-        if !unknown.is_empty() {
+        let mut problems: Vec<String> = typed::unknown_fields(&object, &normalized)
+            .iter()
+            .map(|f| format!("unknown field \"{f}\""))
+            .collect();
+        if context.query.field_validation != FieldValidation::Ignore && is_json(context) {
+            problems.extend(
+                duplicate_fields(body)
+                    .iter()
+                    .map(|f| format!("duplicate field \"{f}\"")),
+            );
+        }
+        if !problems.is_empty() {
             match context.query.field_validation {
                 FieldValidation::Strict => {
-                    let list: Vec<String> = unknown
-                        .iter()
-                        .map(|f| format!("unknown field \"{f}\""))
-                        .collect();
+                    let list = problems;
                     return Err(ApiError::bad_request(format!(
                         "{} in version \"{}\" cannot be handled as a {}: strict decoding error: {}",
                         info.kind,
@@ -75,9 +82,7 @@ pub(crate) fn decode_object(context: &Context<'_>, body: &Bytes) -> Result<Decod
                         list.join(", ")
                     )));
                 }
-                FieldValidation::Warn => {
-                    warnings.extend(unknown.iter().map(|f| format!("unknown field \"{f}\"")));
-                }
+                FieldValidation::Warn => warnings.extend(problems),
                 FieldValidation::Ignore => {}
             }
         }
@@ -105,5 +110,90 @@ pub(crate) fn decode_value(context: &Context<'_>, body: &Bytes) -> Result<Value,
             "application/yaml",
             "application/vnd.kubernetes.protobuf",
         ])),
+    }
+}
+
+fn is_json(context: &Context<'_>) -> bool {
+    let content_type = context
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    negotiate::request_encoding(content_type) == Some(Encoding::Json)
+}
+
+/// Keys that appear twice in one JSON object anywhere in `body`, by key name as upstream reports
+/// them (`duplicate field "replicas"`). A body that does not parse has none (parsing reports it).
+pub(crate) fn duplicate_fields(body: &[u8]) -> Vec<String> {
+    use serde::de::{DeserializeSeed, Deserializer as _, MapAccess, SeqAccess, Visitor};
+    use std::collections::HashSet;
+
+    struct Scan<'a>(&'a mut Vec<String>);
+
+    impl<'de> DeserializeSeed<'de> for Scan<'_> {
+        type Value = ();
+        fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+            deserializer.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Scan<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while seq.next_element_seed(Scan(&mut *self.0))?.is_some() {}
+            Ok(())
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let mut seen = HashSet::new();
+            while let Some(key) = map.next_key::<String>()? {
+                map.next_value_seed(Scan(&mut *self.0))?;
+                if !seen.insert(key.clone()) && !self.0.contains(&key) {
+                    self.0.push(key);
+                }
+            }
+            Ok(())
+        }
+    }
+
+    let mut found = Vec::new();
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let _ = deserializer.deserialize_any(Scan(&mut found));
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duplicate_fields;
+
+    #[test]
+    fn duplicates_are_found_at_any_depth() {
+        assert_eq!(
+            duplicate_fields(
+                br#"{"a":1,"spec":{"replicas":1,"replicas":2,"x":[{"k":1,"k":2}]},"a":3}"#
+            ),
+            vec!["replicas".to_owned(), "k".to_owned(), "a".to_owned()]
+        );
+        assert!(duplicate_fields(br#"{"a":{"a":1}}"#).is_empty());
+        assert!(duplicate_fields(b"not json").is_empty());
     }
 }

@@ -257,6 +257,8 @@ async fn from_storage(
     let store = context.store;
     let limit = context.query.limit;
     let fields = registry::selectable_fields(&store.info);
+    let unfiltered =
+        context.query.label_selector.is_empty() && context.query.field_selector.is_empty();
     let mut request = ListRequest {
         prefix: within.to_owned(),
         start_key: start_key.to_owned(),
@@ -296,7 +298,13 @@ async fn from_storage(
             objects.push(object);
             if limit > 0 && objects.len() == limit {
                 let more = page.more || index + 1 < page_len;
-                let next = more.then(|| (continue_token::next_start_key(&kv.key), None));
+                // Without selectors every key after this one is an item still to come.
+                let remaining = unfiltered.then(|| {
+                    usize::try_from(page.count)
+                        .unwrap_or(0)
+                        .saturating_sub(index + 1)
+                });
+                let next = more.then(|| (continue_token::next_start_key(&kv.key), remaining));
                 return Ok((objects, request.revision, next));
             }
         }

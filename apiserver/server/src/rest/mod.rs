@@ -110,7 +110,11 @@ async fn dispatch(app: &Arc<AppState>, request: Request) -> Result<Response, Api
                 Verb::DeleteCollection => {
                     write::delete_collection(&context, read_body(body).await?).await
                 }
-                Verb::Patch => Err(ApiError::unsupported_media_type(&[])),
+                Verb::Patch => Err(ApiError::new(
+                    405,
+                    tugboat_machinery::status::StatusReason::MethodNotAllowed,
+                    "PATCH is not implemented by tugboat yet",
+                )),
             }
         }
     }

@@ -1,0 +1,184 @@
+//! Scenarios: a fresh `tugboat server` per scenario and backend, driven only by stock clients (kubectl
+//! 1.37 and the official Python client), asserting what they print.
+//!
+//! Each scenario is declared with [`scenario!`], which names the upstream conformance tests it covers
+//! and instantiates it on both datastores (`<module>::<scenario>::embedded` and `...::etcd`). A
+//! scenario that needs a feature not built yet is written anyway and carries
+//! `#[ignore = "needs <feature>"]`, so that `cargo test -- --ignored` shows what the feature must make
+//! pass. Register every scenario in [`SCENARIOS`]; the `coverage` test checks the registry against
+//! the test list and prints the coverage table:
+//! `cargo test -p tugboat-conformance --test scenarios coverage -- --nocapture`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+/// Declare a scenario: doc comment, optional `#[ignore = "needs ..."]`,
+/// `fn name(server) covers [upstream tags] { body }`. Expands to a module holding `COVERS` and one
+/// test per backend.
+macro_rules! scenario {
+    (
+        $(#[doc = $doc:literal])*
+        $(#[ignore = $reason:literal])?
+        fn $name:ident($server:ident) covers [$($tag:expr),* $(,)?] $body:block
+    ) => {
+        $(#[doc = $doc])*
+        pub mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            /// The upstream conformance tests whose behaviour this scenario exercises.
+            pub const COVERS: &[&str] = &[$($tag),*];
+
+            fn scenario($server: &tugboat_conformance::Server) $body
+
+            #[test]
+            $(#[ignore = $reason])?
+            fn embedded() {
+                scenario(&tugboat_conformance::Server::start(tugboat_conformance::Backend::Embedded));
+            }
+
+            #[test]
+            $(#[ignore = $reason])?
+            fn etcd() {
+                scenario(&tugboat_conformance::Server::start(tugboat_conformance::Backend::Etcd));
+            }
+        }
+    };
+}
+
+mod cli;
+mod crud;
+mod errors;
+mod python;
+mod support;
+mod watch;
+
+use tugboat_conformance::coverage::{self, ScenarioCoverage};
+
+/// `registry![module::scenario, ...]`: name and tags of each scenario.
+macro_rules! registry {
+    ($($($seg:ident)::+),* $(,)?) => {
+        &[$((stringify!($($seg)::+), $($seg)::+::COVERS)),*]
+    };
+}
+
+/// Every scenario, for the coverage report.
+const SCENARIOS: &[(&str, &[&str])] = registry![
+    cli::kubectl_version,
+    cli::api_resources,
+    cli::api_versions,
+    cli::discovery_documents,
+    cli::aggregated_discovery,
+    cli::cluster_info,
+    cli::proxy_port_zero,
+    cli::proxy_unix_socket,
+    cli::discovery_trailing_slash,
+    crud::namespace_and_configmap_outputs,
+    crud::secret_generic,
+    crud::label_and_field_selectors,
+    crud::chunked_list,
+    crud::all_namespaces_and_show_labels,
+    crud::delete_by_name_label_and_all,
+    crud::replace_configmap,
+    crud::replace_pod_template,
+    crud::update_namespace,
+    crud::update_resource_quota,
+    crud::update_service_account,
+    crud::dry_run_server,
+    crud::get_raw_list,
+    crud::kubernetes_service,
+    crud::per_kind_table_columns,
+    crud::create_with_client_validation,
+    crud::label_annotate_apply,
+    crud::per_kind_defaults,
+    errors::malformed_json,
+    errors::wrong_kind_for_url,
+    errors::invalid_name,
+    errors::missing_namespace,
+    errors::unknown_field_server_validation,
+    errors::unknown_field_kubectl_strict,
+    errors::duplicate_fields,
+    errors::request_too_large,
+    errors::configmap_too_large,
+    errors::empty_data_keys,
+    errors::immutable_configmap_and_secret,
+    python::configmap_crud,
+    python::delete_collection,
+    python::delete_collection_events_v1,
+    python::chunked_list,
+    python::chunked_list_remaining_count,
+    python::api_operations_without_patch,
+    python::api_operations,
+    watch::kubectl_watch,
+    watch::python_watch_stream,
+    watch::label_selected_watchers,
+    watch::from_resource_version,
+    watch::restart_from_last_seen,
+    watch::object_leaving_selector,
+];
+
+/// Test names from this very binary's `--list` (optionally only the ignored ones).
+fn listed_tests(ignored: bool) -> Vec<String> {
+    let exe = std::env::current_exe().expect("current test binary");
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(["--list", "--format=terse"]);
+    if ignored {
+        cmd.arg("--ignored");
+    }
+    let out = cmd.output().expect("listing tests");
+    assert!(out.status.success(), "listing tests failed: {out:?}");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_suffix(": test"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Checks that every scenario is registered and every tag names an upstream test, then prints the
+/// coverage table (`-- --nocapture` to see it).
+#[test]
+fn coverage() {
+    let all = listed_tests(false);
+    let ignored = listed_tests(true);
+    let registered: Vec<String> = SCENARIOS
+        .iter()
+        .map(|(name, _)| name.replace(' ', ""))
+        .collect();
+    for test in &all {
+        if let Some(scenario) = test
+            .strip_suffix("::embedded")
+            .or_else(|| test.strip_suffix("::etcd"))
+        {
+            assert!(
+                registered.iter().any(|r| r == scenario),
+                "scenario {scenario} is not in SCENARIOS"
+            );
+        }
+    }
+    let scenarios: Vec<ScenarioCoverage> = SCENARIOS
+        .iter()
+        .zip(&registered)
+        .map(|((_, covers), name)| {
+            let embedded = format!("{name}::embedded");
+            assert!(
+                all.contains(&embedded),
+                "{name} is in SCENARIOS but not a scenario"
+            );
+            ScenarioCoverage {
+                name: name.clone(),
+                covers: covers.to_vec(),
+                enabled: !ignored.contains(&embedded),
+            }
+        })
+        .collect();
+    let unknown = coverage::unknown_tags(&scenarios);
+    assert!(
+        unknown.is_empty(),
+        "tags naming no upstream test: {unknown:#?}"
+    );
+    let enabled = scenarios.iter().filter(|s| s.enabled).count();
+    println!(
+        "scenarios: {} ({enabled} enabled, {} ignored until a feature lands), each on 2 backends\n",
+        scenarios.len(),
+        scenarios.len() - enabled
+    );
+    print!("{}", coverage::report(&scenarios));
+}
