@@ -144,10 +144,28 @@ pub fn router(state: Arc<AppState>) -> Router<()> {
         Check::new("log", || async { Ok(()) }),
         storage_check,
     ];
+    // readyz also waits for every watch cache's first list, as upstream's `informer-sync`.
+    let informer_sync = {
+        let registry = state.registry.clone();
+        Check::new("informer-sync", move || {
+            let ready = registry.caches_ready();
+            async move {
+                if ready {
+                    Ok(())
+                } else {
+                    Err("watch caches have not finished their first list".to_owned())
+                }
+            }
+        })
+    };
     let health_router = |name: &'static str| {
+        let mut endpoint_checks = checks.clone();
+        if name == "readyz" {
+            endpoint_checks.push(informer_sync.clone());
+        }
         let endpoint = Arc::new(Endpoint {
             name,
-            checks: checks.clone(),
+            checks: endpoint_checks,
         });
         Router::new()
             .route(&format!("/{name}"), get(health::all))

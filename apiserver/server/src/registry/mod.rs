@@ -171,7 +171,7 @@ impl Registry {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .values()
-            .all(|s| s.cache.revision() > 0 || s.cache.is_ready())
+            .all(|s| s.cache.is_ready())
     }
 }
 
