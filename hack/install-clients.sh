@@ -37,6 +37,7 @@ if [[ ! -x $tools/venv/bin/python ]] || ! "$tools/venv/bin/python" -c 'import ku
     "$tools/venv/bin/pip" install --quiet 'kubernetes>=37,<38'
 fi
 
-"$tools/bin/kubectl" version --client | head -n 1
+# `sed -n 1p` reads to the end: `head` would close the pipe early and fail the script (SIGPIPE, pipefail).
+"$tools/bin/kubectl" version --client | sed -n 1p
 "$tools/bin/helm" version --short
 "$tools/venv/bin/python" -c 'import kubernetes; print("python kubernetes", kubernetes.__version__)'

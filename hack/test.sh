@@ -27,7 +27,7 @@ bash hack/install-clients.sh
 section "Toolchain"
 cargo --version
 rustc --version
-etcd --version | head -n 1
+etcd --version | sed -n 1p
 protoc --version
 
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
