@@ -1,9 +1,9 @@
 //! The API server assembled: configuration, start-up order and the request chain.
 //!
 //! Requests pass, outermost first: tracing and metrics, then authentication (every path but the
-//! health, version and discovery-free public endpoints needs a user), then the router. Authorization
-//! and admission hook in here later: authorization as a layer after authentication, admission
-//! inside the registry.
+//! health, version and discovery-free public endpoints needs a user), then gzip of large responses,
+//! then the router. Authorization and admission hook in here later: authorization as a layer after
+//! authentication, admission inside the registry.
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
@@ -188,6 +188,7 @@ pub fn router(state: Arc<AppState>) -> Router<()> {
         .route("/apis", any(rest::handle))
         .route("/apis/{*rest}", any(rest::handle))
         .fallback(|| async { Failure(not_found_path()).into_response() })
+        .layer(middleware::from_fn(crate::compression::gzip_large_responses))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -9,6 +9,7 @@ pub mod app;
 pub mod authn;
 pub mod bootstrap;
 pub mod cache;
+pub mod compression;
 pub mod errors;
 pub mod health;
 pub mod kubeconfig;

@@ -273,3 +273,30 @@ scenario! {
         assert_eq!(apis["kind"], "APIGroupList", "{apis:#}");
     }
 }
+
+scenario! {
+    /// A list response over 128 KiB is gzip-compressed for clients that accept it (client-go always
+    /// does, and strips `Content-Encoding` when it inflates, so kubectl's trace shows the `Vary`
+    /// header that only compressed responses carry); a small one is not; the data survives.
+    fn gzip_large_lists(server) covers [] {
+        let big_value = "a".repeat(60_000);
+        for i in 0..3 {
+            server
+                .kubectl(&["create", "configmap", &format!("big{i}"), &format!("--from-literal=k={big_value}")])
+                .ok();
+        }
+        let out = server.kubectl(&["get", "configmaps", "-o", "json", "-v=9"]).ok();
+        assert!(out.stderr.contains("Vary: Accept-Encoding"), "no compressed response:\n{}", out.stderr);
+        let list = out.json();
+        let sizes: Vec<usize> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|cm| cm["data"]["k"].as_str().map(str::len))
+            .collect();
+        assert_eq!(sizes, [60_000, 60_000, 60_000], "{list:#}");
+
+        let small = server.kubectl(&["get", "configmap", "big0", "-o", "name", "-v=9"]).ok();
+        assert!(!small.stderr.contains("Vary: Accept-Encoding"), "{}", small.stderr);
+    }
+}

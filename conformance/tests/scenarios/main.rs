@@ -70,6 +70,7 @@ const SCENARIOS: &[(&str, &[&str])] = registry![
     cli::cluster_info,
     cli::proxy_port_zero,
     cli::proxy_unix_socket,
+    cli::gzip_large_lists,
     cli::discovery_trailing_slash,
     crud::namespace_and_configmap_outputs,
     crud::secret_generic,
