@@ -188,7 +188,9 @@ pub fn router(state: Arc<AppState>) -> Router<()> {
         .route("/apis", any(rest::handle))
         .route("/apis/{*rest}", any(rest::handle))
         .fallback(|| async { Failure(not_found_path()).into_response() })
-        .layer(middleware::from_fn(crate::compression::gzip_large_responses))
+        .layer(middleware::from_fn(
+            crate::compression::gzip_large_responses,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -2,6 +2,7 @@
 //! least 128 KiB is compressed when the client accepts gzip. Streams (watches, whose size is not
 //! known up front) pass through untouched, so events are never held back in a compressor's buffer.
 
+use axum::body::HttpBody as _;
 use axum::{
     body::Body,
     extract::Request,
@@ -10,7 +11,6 @@ use axum::{
 };
 use flate2::{Compression, write::GzEncoder};
 use http::{HeaderValue, header};
-use axum::body::HttpBody as _;
 use std::io::Write;
 
 /// Upstream's `defaultGzipThresholdBytes`: smaller bodies cost more to compress than they save.
