@@ -6,6 +6,9 @@ crates that cargo already keeps in its registry (no network, not run at build ti
 
 * k8s-pb (prost types generated from upstream's generated.proto files): every message, its fields, their
   tag numbers, wire types and the message each field refers to, and the (apiVersion, kind) of resources.
+  Its doc comments carry upstream's merge markers (`+patchStrategy`, `+patchMergeKey`, `+listType`,
+  `+listMapKey`, `+mapType`, `+structType`), which become the table's merge metadata (`MERGE`,
+  `STRUCT_TYPES`): strategic merge patch, server-side apply and the OpenAPI extensions read them.
 * k8s-openapi (feature v1_37): the same types with the exact JSON names (its hand-rolled serde impls
   spell them, e.g. "volumeID", "$ref", "x-kubernetes-int-or-string"), which of them are required, and
   which fields exist in Kubernetes v1.37 (so we can report what k8s-pb lacks).
@@ -138,6 +141,8 @@ EXTRA_KINDS = [
     ("apidiscovery.k8s.io/v2", "APIGroupDiscovery", "k8s.io.api.apidiscovery.v2.APIGroupDiscovery"),
     ("apidiscovery.k8s.io/v2beta1", "APIGroupDiscoveryList", "k8s.io.api.apidiscovery.v2beta1.APIGroupDiscoveryList"),
     ("apidiscovery.k8s.io/v2beta1", "APIGroupDiscovery", "k8s.io.api.apidiscovery.v2beta1.APIGroupDiscovery"),
+    # The body of the scale subresource of deployments, replica sets, stateful sets and RCs.
+    ("autoscaling/v1", "Scale", "k8s.io.api.autoscaling.v1.Scale"),
 ]
 # metav1.AddToGroupVersion registers these in every group version (client-go sends DeleteOptions bodies
 # with the group version of the client), and under meta.k8s.io/v1.
@@ -154,6 +159,8 @@ class PbField:
     ty: str  # scalar name or full message name
     json: str | None = None
     inline: bool = False
+    # Merge markers from the field's doc comment: {"patchStrategy": "merge,retainKeys", "listMapKey": [...], ...}.
+    merge: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -163,6 +170,7 @@ class PbMessage:
     name: str
     fields: list[PbField] = field(default_factory=list)
     proto_name: str = ""  # upstream spelling, from k8s-openapi when matched
+    struct_type: str | None = None  # `+structType=` on the message (Go type)
 
 
 @dataclass
@@ -190,6 +198,24 @@ def find_crate(pattern: str) -> str:
 
 
 PROST_RE = re.compile(r"#\[prost\((.*)\)\]")
+# Merge markers in doc comments. `+k8s:listType` and friends are declarative-validation tags, not the
+# OpenAPI/patch metadata, and do not match.
+MARKER_RE = re.compile(r"^\s*///\s*\+(patchStrategy|patchMergeKey|listType|listMapKey|mapType|structType)=(\S+)\s*$")
+
+
+def parse_markers(doc: list[str]) -> dict:
+    """The merge markers in a doc comment; `listMapKey` may repeat (composite keys), in order."""
+    out: dict = {}
+    for line in doc:
+        m = MARKER_RE.match(line)
+        if not m:
+            continue
+        key, value = m.group(1), m.group(2)
+        if key == "listMapKey":
+            out.setdefault(key, []).append(value)
+        else:
+            out[key] = value
+    return out
 FIELD_RE = re.compile(r"^\s*pub (r#)?([a-z0-9_]+):\s*(.*)$")
 
 
@@ -225,6 +251,7 @@ def parse_pb(root: str) -> tuple[dict[str, PbMessage], list[tuple[str, str, str]
         lines = text.split("\n")
         cur: PbMessage | None = None
         pending: str | None = None
+        doc: list[str] = []  # the doc comment above the next struct or field
         i = 0
         while i < len(lines):
             line = lines[i]
@@ -232,23 +259,34 @@ def parse_pb(root: str) -> tuple[dict[str, PbMessage], list[tuple[str, str, str]
             if m:
                 name = m.group(1)
                 msg = PbMessage(full=f"k8s.io.{module.replace('/', '.')}.{name}", module=module, name=name)
+                msg.struct_type = parse_markers(doc).get("structType")
                 messages[msg.full.lower()] = msg
                 cur = None if m.group(2) else msg
-            elif line.startswith("}"):
-                cur = None
-            elif cur is not None:
-                pm = PROST_RE.search(line)
+                doc = []
+            elif line.lstrip().startswith("///"):
+                doc.append(line)
+            elif line.lstrip().startswith("#["):
+                # Attributes sit between a doc comment and its item: keep the comment.
+                pm = PROST_RE.search(line) if cur is not None else None
                 if pm:
                     pending = pm.group(1)
-                else:
-                    fm = FIELD_RE.match(line)
-                    if fm and pending is not None:
-                        rust_ty = fm.group(3)
-                        while not rust_ty.rstrip().endswith(",") or rust_ty.count("<") != rust_ty.count(">"):
-                            i += 1
-                            rust_ty += lines[i].strip()
-                        cur.fields.append(make_field(module, fm.group(2), pending, rust_ty))
-                        pending = None
+            elif line.startswith("}"):
+                cur = None
+                doc = []
+            elif cur is not None:
+                fm = FIELD_RE.match(line)
+                if fm and pending is not None:
+                    rust_ty = fm.group(3)
+                    while not rust_ty.rstrip().endswith(",") or rust_ty.count("<") != rust_ty.count(">"):
+                        i += 1
+                        rust_ty += lines[i].strip()
+                    f = make_field(module, fm.group(2), pending, rust_ty)
+                    f.merge = parse_markers(doc)
+                    cur.fields.append(f)
+                    pending = None
+                doc = []
+            else:
+                doc = []
             i += 1
         for m in re.finditer(
             r'impl crate::Resource for (\w+) \{\s*const API_VERSION: &\'static str = "([^"]*)";'
@@ -460,6 +498,9 @@ def main() -> None:
     print(f"messages without a k8s-openapi struct (JSON names from lowerCamelCase): {len(unmatched_messages)}")
     for g in guessed:
         print(f"  check JSON name: {g}")
+    print(f"merge markers not understood: {len(MERGE_REPORT)}")
+    for r in MERGE_REPORT:
+        print(f"  {r}")
     print(f"unresolved: {len(report)}")
     for r in report:
         print(f"  {r}")
@@ -524,8 +565,82 @@ def write(out, ordered, canonical, ids, kinds, pb_name, oa_name, version) -> Non
             f"    Kind {{ api_version: {rust_str(api_version)}, kind: {rust_str(kind)}, message: {ids[full]} }}, // {full}"
         )
     lines.append("];")
+    lines += merge_tables(ordered, canonical, ids)
     with open(out, "w", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n")
+
+
+PATCH_STRATEGIES = {
+    "merge": ("Some(P::Merge)", "false"),
+    "replace": ("Some(P::Replace)", "false"),
+    "retainKeys": ("None", "true"),
+    "merge,retainKeys": ("Some(P::Merge)", "true"),
+    "retainKeys,merge": ("Some(P::Merge)", "true"),
+}
+LIST_TYPES = {"atomic": "Some(L::Atomic)", "set": "Some(L::Set)", "map": "Some(L::Map)"}
+GRANULARITY = {"atomic": "Atomic", "granular": "Granular"}
+MERGE_REPORT: list[str] = []
+
+
+def merge_tables(ordered, canonical, ids) -> list[str]:
+    """`MERGE` (per field, sorted by message and tag) and `STRUCT_TYPES` (per message), appended after
+    the existing tables so that adding them left every earlier line of the file unchanged."""
+
+    def opt(value, table, what, where):
+        if value is None:
+            return "None"
+        if value not in table:
+            MERGE_REPORT.append(f"unknown {what} {value!r} on {where}")
+            return "None"
+        return table[value]
+
+    entries: list[str] = []
+    for m in ordered:
+        full = canonical[m.full.lower()]
+        for f in sorted(m.fields, key=lambda f: f.tag):
+            if f.json is None or not f.merge:
+                continue
+            where = f"{full}.{f.json}"
+            strategy, retain = ("None", "false")
+            if "patchStrategy" in f.merge:
+                strategy, retain = PATCH_STRATEGIES.get(f.merge["patchStrategy"], ("None", "false"))
+                if f.merge["patchStrategy"] not in PATCH_STRATEGIES:
+                    MERGE_REPORT.append(f"unknown patchStrategy {f.merge['patchStrategy']!r} on {where}")
+            key = f.merge.get("patchMergeKey")
+            key = f"Some({rust_str(key)})" if key else "None"
+            list_type = opt(f.merge.get("listType"), LIST_TYPES, "listType", where)
+            map_keys = "&[" + ", ".join(rust_str(k) for k in f.merge.get("listMapKey", [])) + "]"
+            map_type = opt(f.merge.get("mapType"), {k: f"Some(G::{v})" for k, v in GRANULARITY.items()}, "mapType", where)
+            struct_type = opt(f.merge.get("structType"), {k: f"Some(G::{v})" for k, v in GRANULARITY.items()}, "structType", where)
+            entries.append(
+                f"    m({ids[full]}, {f.tag}, {strategy}, {retain}, {key}, {list_type}, {map_keys}, {map_type}, {struct_type}), // {where}"
+            )
+    structs: list[str] = []
+    for m in ordered:
+        full = canonical[m.full.lower()]
+        if m.struct_type is None:
+            continue
+        if m.struct_type not in GRANULARITY:
+            MERGE_REPORT.append(f"unknown structType {m.struct_type!r} on {full}")
+            continue
+        structs.append(f"    ({ids[full]}, G::{GRANULARITY[m.struct_type]}), // {full}")
+    n = len(entries)
+    return [
+        "",
+        "// Merge metadata (upstream's `+patchStrategy`, `+patchMergeKey`, `+listType`, `+listMapKey`, `+mapType`,",
+        "// `+structType` markers), by (message, tag), for the fields that have any.",
+        "use crate::schema::{Granularity as G, FieldMerge, ListType as L, PatchStrategy as P, merge as m};",
+        "",
+        "#[rustfmt::skip] // one line per field",
+        f"pub(crate) static MERGE: [FieldMerge; {n}] = [",
+        *entries,
+        "];",
+        "",
+        "// `+structType=` of Go types, by message.",
+        f"pub(crate) static STRUCT_TYPES: [(u16, G); {len(structs)}] = [",
+        *structs,
+        "];",
+    ]
 
 
 if __name__ == "__main__":

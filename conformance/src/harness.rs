@@ -4,6 +4,8 @@
 //! own temp dir (and, for [`Backend::Etcd`], its own throwaway etcd), waits until kubectl gets `ok`
 //! from `/readyz`, and stops it with SIGTERM when dropped. Start-up costs ~50 ms on the embedded
 //! store and ~1 s with etcd, so every scenario gets a fresh server: no state leaks between scenarios.
+//! [`Server::restart`] stops it with SIGTERM and starts it again on the same data dir, port and etcd,
+//! for scenarios about clients surviving a server restart.
 //!
 //! Clients come from `hack/install-clients.sh`: `<workspace>/.tools/bin/kubectl` and
 //! `<workspace>/.tools/venv/bin/python` (override with `TUGBOAT_KUBECTL`, `TUGBOAT_PYTHON`). Every
@@ -18,7 +20,7 @@ use std::{
     net::TcpListener,
     path::{Path, PathBuf},
     process::{Child, Command, ExitStatus, Stdio},
-    sync::mpsc,
+    sync::{Mutex, MutexGuard, PoisonError, mpsc},
     time::{Duration, Instant},
 };
 
@@ -32,6 +34,8 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 /// Fresh ports are tried this many times when the server exits early (a port taken in between).
 const START_ATTEMPTS: usize = 5;
+/// A restart (same port) is retried this many times while the port is still taken.
+const RESTART_ATTEMPTS: usize = 10;
 
 /// Which datastore the server runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +79,13 @@ pub fn kubectl_bin() -> PathBuf {
     std::env::var_os("TUGBOAT_KUBECTL")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join(".tools/bin/kubectl"))
+}
+
+/// The helm binary: `$TUGBOAT_HELM`, else `<workspace>/.tools/bin/helm` (hack/install-clients.sh).
+pub fn helm_bin() -> PathBuf {
+    std::env::var_os("TUGBOAT_HELM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".tools/bin/helm"))
 }
 
 /// The venv Python with the `kubernetes` client: `$TUGBOAT_PYTHON`, else
@@ -269,11 +280,16 @@ fn signal(pid: u32, name: &str) {
 pub struct Server {
     backend: Backend,
     port: u16,
-    child: Option<Child>,
+    /// The server process; behind a lock so that [`Server::restart`] works through the `&Server`
+    /// scenarios get.
+    child: Mutex<Option<Child>>,
+    data_dir: PathBuf,
+    /// Arguments added to every start (see [`Server::start_with_args`]).
+    extra_args: Vec<String>,
     log: PathBuf,
     kubeconfig: PathBuf,
     // Dropped after `child` is stopped (see `Drop`): the etcd, then the directory holding everything.
-    _etcd: Option<Etcd>,
+    etcd: Option<Etcd>,
     dir: tempfile::TempDir,
 }
 
@@ -281,7 +297,14 @@ impl Server {
     /// Start a server on `backend`; panics with the reason (and the server's log) if it cannot.
     #[track_caller]
     pub fn start(backend: Backend) -> Server {
-        match Server::try_start(backend) {
+        Server::start_with_args(backend, &[])
+    }
+
+    /// Start a server on `backend` with extra `tugboat server` arguments (e.g.
+    /// `--kube-apiserver-arg=etcd-compaction-interval=1s`), kept across [`Server::restart`].
+    #[track_caller]
+    pub fn start_with_args(backend: Backend, args: &[&str]) -> Server {
+        match Server::try_start_with_args(backend, args) {
             Ok(server) => server,
             Err(e) => panic!("cannot start tugboat server on {backend:?}: {e}"),
         }
@@ -289,6 +312,12 @@ impl Server {
 
     /// Start a server on `backend` and wait until it is ready.
     pub fn try_start(backend: Backend) -> io::Result<Server> {
+        Server::try_start_with_args(backend, &[])
+    }
+
+    /// [`Server::start_with_args`], returning the error instead of panicking.
+    pub fn try_start_with_args(backend: Backend, args: &[&str]) -> io::Result<Server> {
+        let extra_args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
         let bin = tugboat_bin();
         require(
             &bin,
@@ -311,37 +340,20 @@ impl Server {
             let data_dir = dir.path().join(format!("data-{attempt}"));
             let log = dir.path().join(format!("server-{attempt}.log"));
             let kubeconfig = data_dir.join("kubeconfig.yaml");
-            let mut cmd = Command::new(&bin);
-            cmd.arg("server")
-                .arg("--data-dir")
-                .arg(&data_dir)
-                .arg("--bind-address=127.0.0.1")
-                .arg(format!("--https-listen-port={port}"))
-                .arg("--disable-agent")
-                .env(
-                    "RUST_LOG",
-                    std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
-                )
-                .env("NO_COLOR", "1")
-                .env_remove("KUBECONFIG")
-                .stdin(Stdio::null())
-                .stdout(File::create(&log)?)
-                .stderr(File::options().append(true).open(&log)?);
-            if let Some(etcd) = &etcd {
-                cmd.arg("--datastore-endpoint").arg(&etcd.endpoint);
-            }
-            let mut child = cmd.spawn().map_err(|e| {
-                io::Error::new(e.kind(), format!("cannot run {}: {e}", bin.display()))
-            })?;
+            File::create(&log)?;
+            let endpoint = etcd.as_ref().map(|e| e.endpoint.as_str());
+            let mut child = spawn_server(&bin, &data_dir, port, endpoint, &extra_args, &log)?;
             match wait_ready(&mut child, &kubeconfig, dir.path()) {
                 Ok(()) => {
                     return Ok(Server {
                         backend,
                         port,
-                        child: Some(child),
+                        child: Mutex::new(Some(child)),
+                        data_dir,
+                        extra_args,
                         log,
                         kubeconfig,
-                        _etcd: etcd,
+                        etcd,
                         dir,
                     });
                 }
@@ -417,6 +429,34 @@ impl Server {
         }
     }
 
+    /// Run helm with this server's kubeconfig and its own cache, config and data folders under the
+    /// scratch dir (so runs never share state); panics only if helm cannot be run at all.
+    #[track_caller]
+    pub fn helm<S: AsRef<OsStr>>(&self, args: &[S]) -> Output {
+        let mut cmd = Command::new(helm_bin());
+        cmd.args(args);
+        client_env(&mut cmd, &self.kubeconfig, self.dir.path());
+        let home = self.dir.path().join("helm");
+        cmd.env("HELM_CACHE_HOME", home.join("cache"))
+            .env("HELM_CONFIG_HOME", home.join("config"))
+            .env("HELM_DATA_HOME", home.join("data"));
+        match run(cmd, None, COMMAND_TIMEOUT) {
+            Ok(out) => out,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Run kubectl with extra environment variables (e.g. `KUBE_EDITOR` for `kubectl edit`).
+    #[track_caller]
+    pub fn kubectl_with_env<S: AsRef<OsStr>>(&self, args: &[S], env: &[(&str, &str)]) -> Output {
+        let mut cmd = self.kubectl_command(args);
+        cmd.envs(env.iter().copied());
+        match run(cmd, None, COMMAND_TIMEOUT) {
+            Ok(out) => out,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
     /// Start kubectl in the background (a watch, a proxy); stdout and stderr go to files that
     /// [`Background`] reads while it runs. Killed when the `Background` is stopped or dropped.
     #[track_caller]
@@ -460,12 +500,77 @@ impl Server {
     }
 
     /// Stop the server with SIGTERM and wait (SIGKILL after a timeout); returns how it exited.
-    pub fn stop(mut self) -> Option<ExitStatus> {
+    pub fn stop(self) -> Option<ExitStatus> {
         self.terminate()
     }
 
-    fn terminate(&mut self) -> Option<ExitStatus> {
-        let mut child = self.child.take()?;
+    /// Restart the server: SIGTERM and wait (as [`Server::stop`]), then start it again with the same
+    /// arguments (data dir, port, etcd) and wait for `/readyz`. Its log continues in the same file.
+    /// Panics with the reason (and the log tail) if it cannot.
+    #[track_caller]
+    pub fn restart(&self) {
+        if let Err(e) = self.try_restart() {
+            panic!("cannot restart tugboat server on {:?}: {e}", self.backend);
+        }
+    }
+
+    /// [`Server::restart`], returning the error instead of panicking. A server that did not exit
+    /// within the stop timeout (and was killed) is an error, after which it is started anyway.
+    pub fn try_restart(&self) -> io::Result<()> {
+        let stopped = self.terminate();
+        let note = match stopped {
+            Some(status) => format!("stopped ({status})"),
+            None => format!("killed: no exit within {STOP_TIMEOUT:?} of SIGTERM"),
+        };
+        File::options()
+            .append(true)
+            .open(&self.log)
+            .and_then(|mut log| writeln!(log, "[harness: server {note}; restarting]"))?;
+        let mut child_slot = self.child_slot();
+        let bin = tugboat_bin();
+        let endpoint = self.etcd.as_ref().map(|e| e.endpoint.as_str());
+        let mut last_err = io::Error::other("tugboat server did not restart");
+        for _ in 0..RESTART_ATTEMPTS {
+            let mut child = spawn_server(
+                &bin,
+                &self.data_dir,
+                self.port,
+                endpoint,
+                &self.extra_args,
+                &self.log,
+            )?;
+            match wait_ready(&mut child, &self.kubeconfig, self.dir.path()) {
+                Ok(()) => {
+                    *child_slot = Some(child);
+                    return match stopped {
+                        Some(_) => Ok(()),
+                        None => Err(io::Error::other(format!(
+                            "the server was {note} (it has been started again)"
+                        ))),
+                    };
+                }
+                Err(e) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    let tail = log_tail(&self.log, 30);
+                    last_err = io::Error::other(format!("{e}; server log tail:\n{tail}"));
+                    // The old process's socket may linger a moment; anything else is fatal.
+                    if !tail.contains("Address already in use") {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            }
+        }
+        Err(last_err)
+    }
+
+    fn child_slot(&self) -> MutexGuard<'_, Option<Child>> {
+        self.child.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn terminate(&self) -> Option<ExitStatus> {
+        let mut child = self.child_slot().take()?;
         signal(child.id(), "TERM");
         let deadline = Instant::now() + STOP_TIMEOUT;
         loop {
@@ -510,6 +615,40 @@ def raw(method, path, accept=\"application/json\", body=None, content_type=\"app
                              header_params={\"Accept\": accept, \"Content-Type\": content_type}, body=body)
     r.read()
     return r.status, r.getheader(\"Content-Type\"), json.loads(r.data)";
+
+/// Start `tugboat server` on `data_dir` and `port` (and the etcd at `etcd_endpoint`), appending its
+/// output to `log`.
+fn spawn_server(
+    bin: &Path,
+    data_dir: &Path,
+    port: u16,
+    etcd_endpoint: Option<&str>,
+    extra_args: &[String],
+    log: &Path,
+) -> io::Result<Child> {
+    let mut cmd = Command::new(bin);
+    cmd.arg("server")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--bind-address=127.0.0.1")
+        .arg(format!("--https-listen-port={port}"))
+        .arg("--disable-agent")
+        .env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .env("NO_COLOR", "1")
+        .env_remove("KUBECONFIG")
+        .stdin(Stdio::null())
+        .stdout(File::options().append(true).open(log)?)
+        .stderr(File::options().append(true).open(log)?);
+    if let Some(endpoint) = etcd_endpoint {
+        cmd.arg("--datastore-endpoint").arg(endpoint);
+    }
+    cmd.args(extra_args);
+    cmd.spawn()
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot run {}: {e}", bin.display())))
+}
 
 /// Point a client at `kubeconfig`, with a discovery cache private to this server.
 fn client_env(cmd: &mut Command, kubeconfig: &Path, scratch: &Path) {

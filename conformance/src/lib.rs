@@ -1,6 +1,6 @@
 //! Scenario tests that start a real `tugboat` and drive it only through stock clients (kubectl 1.37,
-//! the official Python client), each tagged with the upstream conformance tests whose behaviour it
-//! covers.
+//! the official Python client, kube-rs), each tagged with the upstream conformance tests whose
+//! behaviour it covers.
 //!
 //! - [`harness`]: start `tugboat server` (embedded store or a throwaway etcd) on a free loopback port
 //!   in a temp dir, run kubectl and Python snippets against it, stop it on drop.

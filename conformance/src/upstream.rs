@@ -47,6 +47,9 @@ pub const NAMESPACE_PATCH: &str =
 pub const RESOURCE_QUOTA_UPDATE_DELETE: &str = "[sig-api-machinery] ResourceQuota should be able to update and delete ResourceQuota. [Conformance]";
 pub const FLOWSCHEMA_API: &str = "[sig-api-machinery] API priority and fairness should support FlowSchema API operations [Conformance]";
 pub const PRIORITY_LEVEL_API: &str = "[sig-api-machinery] API priority and fairness should support PriorityLevelConfiguration API operations [Conformance]";
+pub const CHUNKING_COMPACTED: &str = "[sig-api-machinery] Servers with support for API chunking should support continue listing from the last key if the original version has been compacted away, though the list is inconsistent [Slow] [Conformance]";
+pub const WATCH_CONCURRENT_ORDER: &str = "[sig-api-machinery] Watchers should receive events on concurrent watches in same order [Conformance]";
+pub const TABLE_NOT_ACCEPTABLE: &str = "[sig-api-machinery] Servers with support for Table transformation should return a 406 for a backend which does not implement metadata [Conformance]";
 
 // === tags: sig-cli ===
 
@@ -58,6 +61,10 @@ pub const KUBECTL_PROXY_PORT_0: &str =
     "[sig-cli] Kubectl client Proxy server should support proxy with --port 0 [Conformance]";
 pub const KUBECTL_PROXY_UNIX_SOCKET: &str =
     "[sig-cli] Kubectl client Proxy server should support --unix-socket=/path [Conformance]";
+
+// === tags: sig-apps ===
+
+pub const RC_SCALE: &str = "[sig-apps] ReplicationController should get and update a ReplicationController scale [Conformance]";
 
 // === tags: sig-node, sig-storage, sig-network, sig-auth, sig-instrumentation ===
 
@@ -93,3 +100,5 @@ pub const RUNTIME_CLASS_API: &str =
     "[sig-node] RuntimeClass should support RuntimeClasses API operations [Conformance]";
 pub const SERVICE_ACCOUNT_UPDATE: &str =
     "[sig-auth] ServiceAccounts should update a ServiceAccount [Conformance]";
+pub const POD_QOS_CLASS: &str = "[sig-node] Pods Extended Pods Set QOS Class should be set on Pods with matching resource requests and limits for memory and cpu [Conformance]";
+pub const KUBECTL_DIFF: &str = "[sig-cli] Kubectl client Kubectl diff should check if kubectl diff finds a difference for Deployments [Conformance]";

@@ -665,7 +665,7 @@ impl ApiError {
         }
     }
 
-    fn with_details(mut self, details: StatusDetails) -> Self {
+    pub fn with_details(mut self, details: StatusDetails) -> Self {
         self.details = Some(Box::new(details));
         self
     }

@@ -11,6 +11,10 @@
 //! - [`has_protobuf`]: whether a kind has a protobuf form (custom resources and kinds unknown to this
 //!   build do not: the server answers in JSON, or 406/415). Encoding such a kind fails with
 //!   [`Error::NotProtobufKind`].
+//! - [`MessageRef`] / [`FieldRef`]: the schema of built-in types read as data: the root type of an
+//!   (apiVersion, kind), a field by JSON name, its [`Shape`] (scalar, object, list, map) and its
+//!   [`MergeMeta`] (patch strategy and merge key, list/map/struct type), for strategic merge patch,
+//!   server-side apply and the OpenAPI documents.
 //!
 //! The transcoder is generic: everything it knows about Kubernetes' types is the table in
 //! `schema_generated.rs` (tags, JSON names, wire types, (apiVersion, kind) to message), written by
@@ -39,7 +43,10 @@ pub use envelope::{
     encode_envelope, encode_object, encode_watch_event, has_protobuf, type_meta,
 };
 pub use error::{Error, Result};
-pub use schema::{kinds, message_name, table_size};
+pub use schema::{
+    FieldRef, Granularity, ItemShape, ListType, MergeMeta, MessageRef, PatchStrategy, Shape, kinds,
+    message_name, table_size,
+};
 pub use wire::WireError;
 
 /// The media type of Kubernetes protobuf bodies.

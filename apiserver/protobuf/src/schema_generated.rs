@@ -11397,7 +11397,7 @@ pub(crate) static MESSAGES: [Message; 1232] = [
     },
 ];
 
-pub(crate) static KINDS: [Kind; 447] = [
+pub(crate) static KINDS: [Kind; 448] = [
     Kind {
         api_version: "admissionregistration.k8s.io/v1",
         kind: "CreateOptions",
@@ -11913,6 +11913,11 @@ pub(crate) static KINDS: [Kind; 447] = [
         kind: "PatchOptions",
         message: 1201,
     }, // k8s.io.apimachinery.pkg.apis.meta.v1.PatchOptions
+    Kind {
+        api_version: "autoscaling/v1",
+        kind: "Scale",
+        message: 263,
+    }, // k8s.io.api.autoscaling.v1.Scale
     Kind {
         api_version: "autoscaling/v1",
         kind: "UpdateOptions",
@@ -13633,4 +13638,638 @@ pub(crate) static KINDS: [Kind; 447] = [
         kind: "WatchEvent",
         message: 1214,
     }, // k8s.io.apimachinery.pkg.apis.meta.v1.WatchEvent
+];
+
+// Merge metadata (upstream's `+patchStrategy`, `+patchMergeKey`, `+listType`, `+listMapKey`, `+mapType`,
+// `+structType` markers), by (message, tag), for the fields that have any.
+use crate::schema::{FieldMerge, Granularity as G, ListType as L, PatchStrategy as P, merge as m};
+
+#[rustfmt::skip] // one line per field
+pub(crate) static MERGE: [FieldMerge; 586] = [
+    m(1, 7, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admission.v1.AdmissionResponse.warnings
+    m(4, 7, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admission.v1beta1.AdmissionResponse.warnings
+    m(9, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admissionregistration.v1.MatchResources.resourceRules
+    m(9, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admissionregistration.v1.MatchResources.excludeResourceRules
+    m(10, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admissionregistration.v1.MutatingWebhook.rules
+    m(10, 8, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admissionregistration.v1.MutatingWebhook.admissionReviewVersions
+    m(10, 12, Some(P::Merge), false, Some("name"), Some(L::Map), &["name"], None, None), // k8s.io.api.admissionregistration.v1.MutatingWebhook.matchConditions
+    m(11, 2, Some(P::Merge), false, Some("name"), Some(L::Map), &["name"], None, None), // k8s.io.api.admissionregistration.v1.MutatingWebhookConfiguration.webhooks
+    m(13, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admissionregistration.v1.NamedRuleWithOperations.resourceNames
+    m(16, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admissionregistration.v1.Rule.apiGroups
+    m(16, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admissionregistration.v1.Rule.apiVersions
+    m(16, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admissionregistration.v1.Rule.resources
+    m(17, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admissionregistration.v1.RuleWithOperations.operations
+    m(19, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admissionregistration.v1.TypeChecking.expressionWarnings
+    m(23, 4, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicyBindingSpec.validationActions
+    m(25, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicySpec.validations
+    m(25, 5, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicySpec.auditAnnotations
+    m(25, 6, Some(P::Merge), false, Some("name"), Some(L::Map), &["name"], None, None), // k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicySpec.matchConditions
+    m(25, 7, Some(P::Merge), false, Some("name"), Some(L::Map), &["name"], None, None), // k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicySpec.variables
+    m(26, 3, None, false, None, Some(L::Map), &["type"], None, None), // k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicyStatus.conditions
+    m(27, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admissionregistration.v1.ValidatingWebhook.rules
+    m(27, 8, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admissionregistration.v1.ValidatingWebhook.admissionReviewVersions
+    m(27, 11, Some(P::Merge), false, Some("name"), Some(L::Map), &["name"], None, None), // k8s.io.api.admissionregistration.v1.ValidatingWebhook.matchConditions
+    m(28, 2, Some(P::Merge), false, Some("name"), Some(L::Map), &["name"], None, None), // k8s.io.api.admissionregistration.v1.ValidatingWebhookConfiguration.webhooks
+    m(38, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admissionregistration.v1alpha1.MatchResources.resourceRules
+    m(38, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admissionregistration.v1alpha1.MatchResources.excludeResourceRules
+    m(44, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admissionregistration.v1alpha1.MutatingAdmissionPolicySpec.variables
+    m(44, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admissionregistration.v1alpha1.MutatingAdmissionPolicySpec.mutations
+    m(44, 6, Some(P::Merge), false, Some("name"), Some(L::Map), &["name"], None, None), // k8s.io.api.admissionregistration.v1alpha1.MutatingAdmissionPolicySpec.matchConditions
+    m(46, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admissionregistration.v1alpha1.NamedRuleWithOperations.resourceNames
+    m(49, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admissionregistration.v1alpha1.TypeChecking.expressionWarnings
+    m(53, 4, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.admissionregistration.v1alpha1.ValidatingAdmissionPolicyBindingSpec.validationActions
+    m(55, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admissionregistration.v1alpha1.ValidatingAdmissionPolicySpec.validations
+    m(55, 5, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admissionregistration.v1alpha1.ValidatingAdmissionPolicySpec.auditAnnotations
+    m(55, 6, Some(P::Merge), false, Some("name"), Some(L::Map), &["name"], None, None), // k8s.io.api.admissionregistration.v1alpha1.ValidatingAdmissionPolicySpec.matchConditions
+    m(55, 7, Some(P::Merge), false, Some("name"), Some(L::Map), &["name"], None, None), // k8s.io.api.admissionregistration.v1alpha1.ValidatingAdmissionPolicySpec.variables
+    m(56, 3, None, false, None, Some(L::Map), &["type"], None, None), // k8s.io.api.admissionregistration.v1alpha1.ValidatingAdmissionPolicyStatus.conditions
+    m(64, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admissionregistration.v1beta1.MatchResources.resourceRules
+    m(64, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admissionregistration.v1beta1.MatchResources.excludeResourceRules
+    m(70, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admissionregistration.v1beta1.MutatingAdmissionPolicySpec.variables
+    m(70, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admissionregistration.v1beta1.MutatingAdmissionPolicySpec.mutations
+    m(70, 6, Some(P::Merge), false, Some("name"), Some(L::Map), &["name"], None, None), // k8s.io.api.admissionregistration.v1beta1.MutatingAdmissionPolicySpec.matchConditions
+    m(71, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admissionregistration.v1beta1.MutatingWebhook.rules
+    m(71, 8, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admissionregistration.v1beta1.MutatingWebhook.admissionReviewVersions
+    m(71, 12, Some(P::Merge), false, Some("name"), Some(L::Map), &["name"], None, None), // k8s.io.api.admissionregistration.v1beta1.MutatingWebhook.matchConditions
+    m(72, 2, Some(P::Merge), false, Some("name"), Some(L::Map), &["name"], None, None), // k8s.io.api.admissionregistration.v1beta1.MutatingWebhookConfiguration.webhooks
+    m(75, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admissionregistration.v1beta1.NamedRuleWithOperations.resourceNames
+    m(79, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admissionregistration.v1beta1.TypeChecking.expressionWarnings
+    m(83, 4, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.admissionregistration.v1beta1.ValidatingAdmissionPolicyBindingSpec.validationActions
+    m(85, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admissionregistration.v1beta1.ValidatingAdmissionPolicySpec.validations
+    m(85, 5, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admissionregistration.v1beta1.ValidatingAdmissionPolicySpec.auditAnnotations
+    m(85, 6, Some(P::Merge), false, Some("name"), Some(L::Map), &["name"], None, None), // k8s.io.api.admissionregistration.v1beta1.ValidatingAdmissionPolicySpec.matchConditions
+    m(85, 7, Some(P::Merge), false, Some("name"), Some(L::Map), &["name"], None, None), // k8s.io.api.admissionregistration.v1beta1.ValidatingAdmissionPolicySpec.variables
+    m(86, 3, None, false, None, Some(L::Map), &["type"], None, None), // k8s.io.api.admissionregistration.v1beta1.ValidatingAdmissionPolicyStatus.conditions
+    m(87, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admissionregistration.v1beta1.ValidatingWebhook.rules
+    m(87, 6, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admissionregistration.v1beta1.ValidatingWebhook.sideEffects
+    m(87, 8, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.admissionregistration.v1beta1.ValidatingWebhook.admissionReviewVersions
+    m(87, 11, Some(P::Merge), false, Some("name"), Some(L::Map), &["name"], None, None), // k8s.io.api.admissionregistration.v1beta1.ValidatingWebhook.matchConditions
+    m(88, 2, Some(P::Merge), false, Some("name"), Some(L::Map), &["name"], None, None), // k8s.io.api.admissionregistration.v1beta1.ValidatingWebhookConfiguration.webhooks
+    m(93, 2, None, false, None, Some(L::Map), &["version"], None, None), // k8s.io.api.apidiscovery.v2.APIGroupDiscovery.versions
+    m(95, 5, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.apidiscovery.v2.APIResourceDiscovery.verbs
+    m(95, 6, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.apidiscovery.v2.APIResourceDiscovery.shortNames
+    m(95, 7, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.apidiscovery.v2.APIResourceDiscovery.categories
+    m(95, 8, None, false, None, Some(L::Map), &["subresource"], None, None), // k8s.io.api.apidiscovery.v2.APIResourceDiscovery.subresources
+    m(96, 3, None, false, None, Some(L::Map), &["group", "version", "kind"], None, None), // k8s.io.api.apidiscovery.v2.APISubresourceDiscovery.acceptedTypes
+    m(96, 4, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.apidiscovery.v2.APISubresourceDiscovery.verbs
+    m(97, 2, None, false, None, Some(L::Map), &["resource"], None, None), // k8s.io.api.apidiscovery.v2.APIVersionDiscovery.resources
+    m(98, 2, None, false, None, Some(L::Map), &["version"], None, None), // k8s.io.api.apidiscovery.v2beta1.APIGroupDiscovery.versions
+    m(100, 5, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.apidiscovery.v2beta1.APIResourceDiscovery.verbs
+    m(100, 6, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.apidiscovery.v2beta1.APIResourceDiscovery.shortNames
+    m(100, 7, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.apidiscovery.v2beta1.APIResourceDiscovery.categories
+    m(100, 8, None, false, None, Some(L::Map), &["subresource"], None, None), // k8s.io.api.apidiscovery.v2beta1.APIResourceDiscovery.subresources
+    m(101, 3, None, false, None, Some(L::Map), &["group", "version", "kind"], None, None), // k8s.io.api.apidiscovery.v2beta1.APISubresourceDiscovery.acceptedTypes
+    m(101, 4, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.apidiscovery.v2beta1.APISubresourceDiscovery.verbs
+    m(102, 2, None, false, None, Some(L::Map), &["resource"], None, None), // k8s.io.api.apidiscovery.v2beta1.APIVersionDiscovery.resources
+    m(103, 3, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.apiserverinternal.v1alpha1.ServerStorageVersion.decodableVersions
+    m(103, 4, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.apiserverinternal.v1alpha1.ServerStorageVersion.servedVersions
+    m(108, 1, None, false, None, Some(L::Map), &["apiServerID"], None, None), // k8s.io.api.apiserverinternal.v1alpha1.StorageVersionStatus.storageVersions
+    m(108, 3, None, false, None, Some(L::Map), &["type"], None, None), // k8s.io.api.apiserverinternal.v1alpha1.StorageVersionStatus.conditions
+    m(115, 10, Some(P::Merge), false, Some("type"), Some(L::Map), &["type"], None, None), // k8s.io.api.apps.v1.DaemonSetStatus.conditions
+    m(120, 4, None, true, None, None, &[], None, None), // k8s.io.api.apps.v1.DeploymentSpec.strategy
+    m(121, 6, Some(P::Merge), false, Some("type"), Some(L::Map), &["type"], None, None), // k8s.io.api.apps.v1.DeploymentStatus.conditions
+    m(127, 6, Some(P::Merge), false, Some("type"), Some(L::Map), &["type"], None, None), // k8s.io.api.apps.v1.ReplicaSetStatus.conditions
+    m(136, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.apps.v1.StatefulSetSpec.volumeClaimTemplates
+    m(137, 10, Some(P::Merge), false, Some("type"), Some(L::Map), &["type"], None, None), // k8s.io.api.apps.v1.StatefulSetStatus.conditions
+    m(145, 4, None, true, None, None, &[], None, None), // k8s.io.api.apps.v1beta1.DeploymentSpec.strategy
+    m(146, 6, Some(P::Merge), false, Some("type"), Some(L::Map), &["type"], None, None), // k8s.io.api.apps.v1beta1.DeploymentStatus.conditions
+    m(159, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.apps.v1beta1.StatefulSetSpec.volumeClaimTemplates
+    m(160, 10, Some(P::Merge), false, Some("type"), Some(L::Map), &["type"], None, None), // k8s.io.api.apps.v1beta1.StatefulSetStatus.conditions
+    m(168, 10, Some(P::Merge), false, Some("type"), Some(L::Map), &["type"], None, None), // k8s.io.api.apps.v1beta2.DaemonSetStatus.conditions
+    m(173, 4, None, true, None, None, &[], None, None), // k8s.io.api.apps.v1beta2.DeploymentSpec.strategy
+    m(174, 6, Some(P::Merge), false, Some("type"), Some(L::Map), &["type"], None, None), // k8s.io.api.apps.v1beta2.DeploymentStatus.conditions
+    m(180, 6, Some(P::Merge), false, Some("type"), Some(L::Map), &["type"], None, None), // k8s.io.api.apps.v1beta2.ReplicaSetStatus.conditions
+    m(186, 2, None, false, None, None, &[], Some(G::Atomic), None), // k8s.io.api.apps.v1beta2.ScaleStatus.selector
+    m(192, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.apps.v1beta2.StatefulSetSpec.volumeClaimTemplates
+    m(193, 10, Some(P::Merge), false, Some("type"), Some(L::Map), &["type"], None, None), // k8s.io.api.apps.v1beta2.StatefulSetStatus.conditions
+    m(200, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.authentication.v1.TokenRequestSpec.audiences
+    m(203, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.authentication.v1.TokenReviewSpec.audiences
+    m(204, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.authentication.v1.TokenReviewStatus.audiences
+    m(205, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.authentication.v1.UserInfo.groups
+    m(212, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.authentication.v1beta1.TokenReviewSpec.audiences
+    m(213, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.authentication.v1beta1.TokenReviewStatus.audiences
+    m(214, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.authentication.v1beta1.UserInfo.groups
+    m(216, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.authorization.v1.FieldSelectorAttributes.requirements
+    m(217, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.authorization.v1.LabelSelectorAttributes.requirements
+    m(220, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.authorization.v1.NonResourceRule.verbs
+    m(220, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.authorization.v1.NonResourceRule.nonResourceURLs
+    m(222, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.authorization.v1.ResourceRule.verbs
+    m(222, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.authorization.v1.ResourceRule.apiGroups
+    m(222, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.authorization.v1.ResourceRule.resources
+    m(222, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.authorization.v1.ResourceRule.resourceNames
+    m(228, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.authorization.v1.SubjectAccessReviewSpec.groups
+    m(230, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.authorization.v1.SubjectRulesReviewStatus.resourceRules
+    m(230, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.authorization.v1.SubjectRulesReviewStatus.nonResourceRules
+    m(234, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.authorization.v1beta1.NonResourceRule.verbs
+    m(234, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.authorization.v1beta1.NonResourceRule.nonResourceURLs
+    m(236, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.authorization.v1beta1.ResourceRule.verbs
+    m(236, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.authorization.v1beta1.ResourceRule.apiGroups
+    m(236, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.authorization.v1beta1.ResourceRule.resources
+    m(236, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.authorization.v1beta1.ResourceRule.resourceNames
+    m(242, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.authorization.v1beta1.SubjectAccessReviewSpec.group
+    m(244, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.authorization.v1beta1.SubjectRulesReviewStatus.resourceRules
+    m(244, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.authorization.v1beta1.SubjectRulesReviewStatus.nonResourceRules
+    m(272, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.autoscaling.v2.HPAScalingRules.policies
+    m(277, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.autoscaling.v2.HorizontalPodAutoscalerSpec.metrics
+    m(278, 5, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.autoscaling.v2.HorizontalPodAutoscalerStatus.currentMetrics
+    m(278, 6, Some(P::Merge), false, Some("type"), Some(L::Map), &["type"], None, None), // k8s.io.api.autoscaling.v2.HorizontalPodAutoscalerStatus.conditions
+    m(298, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.autoscaling.v2beta1.HorizontalPodAutoscalerSpec.metrics
+    m(299, 5, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.autoscaling.v2beta1.HorizontalPodAutoscalerStatus.currentMetrics
+    m(299, 6, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.autoscaling.v2beta1.HorizontalPodAutoscalerStatus.conditions
+    m(317, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.autoscaling.v2beta2.HorizontalPodAutoscalerSpec.metrics
+    m(318, 5, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.autoscaling.v2beta2.HorizontalPodAutoscalerStatus.currentMetrics
+    m(318, 6, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.autoscaling.v2beta2.HorizontalPodAutoscalerStatus.conditions
+    m(320, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.autoscaling.v2beta2.HpaScalingRules.policies
+    m(335, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.batch.v1.CronJobStatus.active
+    m(340, 1, Some(P::Merge), false, Some("type"), Some(L::Atomic), &[], None, None), // k8s.io.api.batch.v1.JobStatus.conditions
+    m(342, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.batch.v1.PodFailurePolicy.rules
+    m(343, 3, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.batch.v1.PodFailurePolicyOnExitCodesRequirement.values
+    m(345, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.batch.v1.PodFailurePolicyRule.onPodConditions
+    m(346, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.batch.v1.SuccessPolicy.rules
+    m(348, 1, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.batch.v1.UncountedTerminatedPods.succeeded
+    m(348, 2, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.batch.v1.UncountedTerminatedPods.failed
+    m(352, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.batch.v1beta1.CronJobStatus.active
+    m(357, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.certificates.v1.CertificateSigningRequestSpec.groups
+    m(357, 5, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.certificates.v1.CertificateSigningRequestSpec.usages
+    m(358, 1, None, false, None, Some(L::Map), &["type"], None, None), // k8s.io.api.certificates.v1.CertificateSigningRequestStatus.conditions
+    m(366, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.certificates.v1beta1.CertificateSigningRequestSpec.groups
+    m(366, 5, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.certificates.v1beta1.CertificateSigningRequestSpec.usages
+    m(367, 1, None, false, None, Some(L::Map), &["type"], None, None), // k8s.io.api.certificates.v1beta1.CertificateSigningRequestStatus.conditions
+    m(375, 1, Some(P::Merge), false, Some("type"), Some(L::Map), &["type"], None, None), // k8s.io.api.certificates.v1beta1.PodCertificateRequestStatus.conditions
+    m(392, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.AvoidPods.preferAvoidPods
+    m(399, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.Capabilities.add
+    m(399, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.Capabilities.drop
+    m(400, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.CephFSPersistentVolumeSource.monitors
+    m(401, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.CephFSVolumeSource.monitors
+    m(407, 2, Some(P::Merge), false, Some("type"), Some(L::Map), &["type"], None, None), // k8s.io.api.core.v1.ComponentStatus.conditions
+    m(414, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.ConfigMapProjection.items
+    m(415, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.ConfigMapVolumeSource.items
+    m(416, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.Container.command
+    m(416, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.Container.args
+    m(416, 6, Some(P::Merge), false, Some("containerPort"), Some(L::Map), &["containerPort", "protocol"], None, None), // k8s.io.api.core.v1.Container.ports
+    m(416, 7, Some(P::Merge), false, Some("name"), Some(L::Map), &["name"], None, None), // k8s.io.api.core.v1.Container.env
+    m(416, 9, Some(P::Merge), false, Some("mountPath"), Some(L::Map), &["mountPath"], None, None), // k8s.io.api.core.v1.Container.volumeMounts
+    m(416, 19, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.Container.envFrom
+    m(416, 21, Some(P::Merge), false, Some("devicePath"), Some(L::Map), &["devicePath"], None, None), // k8s.io.api.core.v1.Container.volumeDevices
+    m(416, 23, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.Container.resizePolicy
+    m(416, 25, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.Container.restartPolicyRules
+    m(418, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.ContainerImage.names
+    m(422, 2, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.core.v1.ContainerRestartRuleOnExitCodes.values
+    m(427, 12, Some(P::Merge), false, Some("mountPath"), Some(L::Map), &["mountPath"], None, None), // k8s.io.api.core.v1.ContainerStatus.volumeMounts
+    m(427, 14, Some(P::Merge), false, Some("name"), Some(L::Map), &["name"], None, None), // k8s.io.api.core.v1.ContainerStatus.allocatedResourcesStatus
+    m(430, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.DownwardAPIProjection.items
+    m(432, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.DownwardAPIVolumeSource.items
+    m(436, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.EndpointSubset.addresses
+    m(436, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.EndpointSubset.notReadyAddresses
+    m(436, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.EndpointSubset.ports
+    m(437, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.Endpoints.subsets
+    m(443, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.EphemeralContainerCommon.command
+    m(443, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.EphemeralContainerCommon.args
+    m(443, 6, Some(P::Merge), false, Some("containerPort"), Some(L::Map), &["containerPort", "protocol"], None, None), // k8s.io.api.core.v1.EphemeralContainerCommon.ports
+    m(443, 7, Some(P::Merge), false, Some("name"), Some(L::Map), &["name"], None, None), // k8s.io.api.core.v1.EphemeralContainerCommon.env
+    m(443, 9, Some(P::Merge), false, Some("mountPath"), Some(L::Map), &["mountPath"], None, None), // k8s.io.api.core.v1.EphemeralContainerCommon.volumeMounts
+    m(443, 19, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.EphemeralContainerCommon.envFrom
+    m(443, 21, Some(P::Merge), false, Some("devicePath"), Some(L::Map), &["devicePath"], None, None), // k8s.io.api.core.v1.EphemeralContainerCommon.volumeDevices
+    m(443, 23, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.EphemeralContainerCommon.resizePolicy
+    m(443, 25, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.EphemeralContainerCommon.restartPolicyRules
+    m(449, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.ExecAction.command
+    m(450, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.FCVolumeSource.targetWWNs
+    m(450, 5, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.FCVolumeSource.wwids
+    m(460, 5, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.HTTPGetAction.httpHeaders
+    m(462, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.HostAlias.hostnames
+    m(465, 7, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.ISCSIPersistentVolumeSource.portals
+    m(466, 7, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.ISCSIVolumeSource.portals
+    m(474, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.LimitRangeSpec.limits
+    m(475, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.LinuxContainerUser.supplementalGroups
+    m(477, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.LoadBalancerIngress.ports
+    m(478, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.LoadBalancerStatus.ingress
+    m(486, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.NamespaceSpec.finalizers
+    m(487, 2, Some(P::Merge), false, Some("type"), Some(L::Map), &["type"], None, None), // k8s.io.api.core.v1.NamespaceStatus.conditions
+    m(490, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.NodeAffinity.preferredDuringSchedulingIgnoredDuringExecution
+    m(500, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.NodeSelector.nodeSelectorTerms
+    m(501, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.NodeSelectorRequirement.values
+    m(502, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.NodeSelectorTerm.matchExpressions
+    m(502, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.NodeSelectorTerm.matchFields
+    m(503, 5, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.NodeSpec.taints
+    m(503, 7, Some(P::Merge), false, None, Some(L::Set), &[], None, None), // k8s.io.api.core.v1.NodeSpec.podCIDRs
+    m(504, 4, Some(P::Merge), false, Some("type"), Some(L::Map), &["type"], None, None), // k8s.io.api.core.v1.NodeStatus.conditions
+    m(504, 5, Some(P::Merge), false, Some("type"), Some(L::Map), &["type"], None, None), // k8s.io.api.core.v1.NodeStatus.addresses
+    m(504, 8, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.NodeStatus.images
+    m(504, 9, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.NodeStatus.volumesInUse
+    m(504, 10, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.NodeStatus.volumesAttached
+    m(504, 12, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.NodeStatus.runtimeHandlers
+    m(504, 14, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.NodeStatus.declaredFeatures
+    m(513, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.PersistentVolumeClaimSpec.accessModes
+    m(514, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.PersistentVolumeClaimStatus.accessModes
+    m(514, 4, Some(P::Merge), false, Some("type"), Some(L::Map), &["type"], None, None), // k8s.io.api.core.v1.PersistentVolumeClaimStatus.conditions
+    m(514, 7, None, false, None, None, &[], Some(G::Granular), None), // k8s.io.api.core.v1.PersistentVolumeClaimStatus.allocatedResourceStatuses
+    m(519, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.PersistentVolumeSpec.accessModes
+    m(519, 4, None, false, None, None, &[], None, Some(G::Granular)), // k8s.io.api.core.v1.PersistentVolumeSpec.claimRef
+    m(519, 7, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.PersistentVolumeSpec.mountOptions
+    m(523, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.PodAffinity.requiredDuringSchedulingIgnoredDuringExecution
+    m(523, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.PodAffinity.preferredDuringSchedulingIgnoredDuringExecution
+    m(524, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.PodAffinityTerm.namespaces
+    m(524, 5, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.PodAffinityTerm.matchLabelKeys
+    m(524, 6, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.PodAffinityTerm.mismatchLabelKeys
+    m(525, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.PodAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution
+    m(525, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.PodAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution
+    m(529, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.PodDNSConfig.nameservers
+    m(529, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.PodDNSConfig.searches
+    m(529, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.PodDNSConfig.options
+    m(531, 6, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.PodExecOptions.command
+    m(532, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.PodExtendedResourceClaimStatus.requestMappings
+    m(537, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.PodPortForwardOptions.ports
+    m(543, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.PodSecurityContext.supplementalGroups
+    m(543, 7, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.PodSecurityContext.sysctls
+    m(545, 1, Some(P::Merge), true, Some("name"), Some(L::Map), &["name"], None, None), // k8s.io.api.core.v1.PodSpec.volumes
+    m(545, 2, Some(P::Merge), false, Some("name"), Some(L::Map), &["name"], None, None), // k8s.io.api.core.v1.PodSpec.containers
+    m(545, 7, None, false, None, None, &[], Some(G::Atomic), None), // k8s.io.api.core.v1.PodSpec.nodeSelector
+    m(545, 15, Some(P::Merge), false, Some("name"), Some(L::Map), &["name"], None, None), // k8s.io.api.core.v1.PodSpec.imagePullSecrets
+    m(545, 20, Some(P::Merge), false, Some("name"), Some(L::Map), &["name"], None, None), // k8s.io.api.core.v1.PodSpec.initContainers
+    m(545, 22, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.PodSpec.tolerations
+    m(545, 23, Some(P::Merge), false, Some("ip"), Some(L::Map), &["ip"], None, None), // k8s.io.api.core.v1.PodSpec.hostAliases
+    m(545, 28, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.PodSpec.readinessGates
+    m(545, 33, Some(P::Merge), false, Some("topologyKey"), Some(L::Map), &["topologyKey", "whenUnsatisfiable"], None, None), // k8s.io.api.core.v1.PodSpec.topologySpreadConstraints
+    m(545, 34, Some(P::Merge), false, Some("name"), Some(L::Map), &["name"], None, None), // k8s.io.api.core.v1.PodSpec.ephemeralContainers
+    m(545, 38, Some(P::Merge), false, Some("name"), Some(L::Map), &["name"], None, None), // k8s.io.api.core.v1.PodSpec.schedulingGates
+    m(545, 39, Some(P::Merge), true, Some("name"), Some(L::Map), &["name"], None, None), // k8s.io.api.core.v1.PodSpec.resourceClaims
+    m(546, 2, Some(P::Merge), false, Some("type"), Some(L::Map), &["type"], None, None), // k8s.io.api.core.v1.PodStatus.conditions
+    m(546, 8, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.PodStatus.containerStatuses
+    m(546, 10, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.PodStatus.initContainerStatuses
+    m(546, 12, Some(P::Merge), false, Some("ip"), Some(L::Map), &["ip"], None, None), // k8s.io.api.core.v1.PodStatus.podIPs
+    m(546, 13, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.PodStatus.ephemeralContainerStatuses
+    m(546, 15, Some(P::Merge), true, Some("name"), Some(L::Map), &["name"], None, None), // k8s.io.api.core.v1.PodStatus.resourceClaimStatuses
+    m(546, 16, Some(P::Merge), false, Some("ip"), Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.PodStatus.hostIPs
+    m(558, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.ProjectedVolumeSource.sources
+    m(560, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.RBDPersistentVolumeSource.monitors
+    m(561, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.RBDVolumeSource.monitors
+    m(566, 2, None, false, None, None, &[], Some(G::Atomic), None), // k8s.io.api.core.v1.ReplicationControllerSpec.selector
+    m(567, 6, Some(P::Merge), false, Some("type"), Some(L::Map), &["type"], None, None), // k8s.io.api.core.v1.ReplicationControllerStatus.conditions
+    m(573, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.ResourceQuotaSpec.scopes
+    m(575, 3, None, false, None, Some(L::Map), &["name"], None, None), // k8s.io.api.core.v1.ResourceRequirements.claims
+    m(576, 2, None, false, None, Some(L::Map), &["resourceID"], None, None), // k8s.io.api.core.v1.ResourceStatus.resources
+    m(580, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.ScopeSelector.matchExpressions
+    m(581, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.ScopedResourceSelectorRequirement.values
+    m(587, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.SecretProjection.items
+    m(589, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.SecretVolumeSource.items
+    m(593, 2, Some(P::Merge), false, Some("name"), Some(L::Map), &["name"], None, None), // k8s.io.api.core.v1.ServiceAccount.secrets
+    m(593, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.ServiceAccount.imagePullSecrets
+    m(599, 1, Some(P::Merge), false, Some("port"), Some(L::Map), &["port", "protocol"], None, None), // k8s.io.api.core.v1.ServiceSpec.ports
+    m(599, 2, None, false, None, None, &[], Some(G::Atomic), None), // k8s.io.api.core.v1.ServiceSpec.selector
+    m(599, 5, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.ServiceSpec.externalIPs
+    m(599, 9, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.ServiceSpec.loadBalancerSourceRanges
+    m(599, 18, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.ServiceSpec.clusterIPs
+    m(599, 19, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.ServiceSpec.ipFamilies
+    m(600, 2, Some(P::Merge), false, Some("type"), Some(L::Map), &["type"], None, None), // k8s.io.api.core.v1.ServiceStatus.conditions
+    m(609, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.TopologySelectorLabelRequirement.values
+    m(610, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.TopologySelectorTerm.matchLabelExpressions
+    m(611, 8, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.core.v1.TopologySpreadConstraint.matchLabelKeys
+    m(626, 1, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.discovery.v1.Endpoint.addresses
+    m(628, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.discovery.v1.EndpointHints.forZones
+    m(628, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.discovery.v1.EndpointHints.forNodes
+    m(630, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.discovery.v1.EndpointSlice.endpoints
+    m(630, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.discovery.v1.EndpointSlice.ports
+    m(634, 1, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.discovery.v1beta1.Endpoint.addresses
+    m(636, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.discovery.v1beta1.EndpointHints.forZones
+    m(636, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.discovery.v1beta1.EndpointHints.forNodes
+    m(638, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.discovery.v1beta1.EndpointSlice.endpoints
+    m(638, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.discovery.v1beta1.EndpointSlice.ports
+    m(652, 10, Some(P::Merge), false, Some("type"), Some(L::Map), &["type"], None, None), // k8s.io.api.extensions.v1beta1.DaemonSetStatus.conditions
+    m(658, 4, None, true, None, None, &[], None, None), // k8s.io.api.extensions.v1beta1.DeploymentSpec.strategy
+    m(659, 6, Some(P::Merge), false, Some("type"), Some(L::Map), &["type"], None, None), // k8s.io.api.extensions.v1beta1.DeploymentStatus.conditions
+    m(662, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.extensions.v1beta1.HttpIngressRuleValue.paths
+    m(666, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.extensions.v1beta1.IngressLoadBalancerIngress.ports
+    m(667, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.extensions.v1beta1.IngressLoadBalancerStatus.ingress
+    m(671, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.extensions.v1beta1.IngressSpec.tls
+    m(671, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.extensions.v1beta1.IngressSpec.rules
+    m(673, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.extensions.v1beta1.IngressTls.hosts
+    m(674, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.extensions.v1beta1.IpBlock.except
+    m(676, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.extensions.v1beta1.NetworkPolicyEgressRule.ports
+    m(676, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.extensions.v1beta1.NetworkPolicyEgressRule.to
+    m(677, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.extensions.v1beta1.NetworkPolicyIngressRule.ports
+    m(677, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.extensions.v1beta1.NetworkPolicyIngressRule.from
+    m(681, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.extensions.v1beta1.NetworkPolicySpec.ingress
+    m(681, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.extensions.v1beta1.NetworkPolicySpec.egress
+    m(681, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.extensions.v1beta1.NetworkPolicySpec.policyTypes
+    m(686, 6, Some(P::Merge), false, Some("type"), Some(L::Map), &["type"], None, None), // k8s.io.api.extensions.v1beta1.ReplicaSetStatus.conditions
+    m(692, 2, None, false, None, None, &[], Some(G::Atomic), None), // k8s.io.api.extensions.v1beta1.ScaleStatus.selector
+    m(698, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.flowcontrol.v1.FlowSchemaSpec.rules
+    m(699, 1, Some(P::Merge), false, Some("type"), Some(L::Map), &["type"], None, None), // k8s.io.api.flowcontrol.v1.FlowSchemaStatus.conditions
+    m(703, 1, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.flowcontrol.v1.NonResourcePolicyRule.verbs
+    m(703, 6, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.flowcontrol.v1.NonResourcePolicyRule.nonResourceURLs
+    m(704, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.flowcontrol.v1.PolicyRulesWithSubjects.subjects
+    m(704, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.flowcontrol.v1.PolicyRulesWithSubjects.resourceRules
+    m(704, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.flowcontrol.v1.PolicyRulesWithSubjects.nonResourceRules
+    m(710, 1, Some(P::Merge), false, Some("type"), Some(L::Map), &["type"], None, None), // k8s.io.api.flowcontrol.v1.PriorityLevelConfigurationStatus.conditions
+    m(712, 1, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.flowcontrol.v1.ResourcePolicyRule.verbs
+    m(712, 2, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.flowcontrol.v1.ResourcePolicyRule.apiGroups
+    m(712, 3, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.flowcontrol.v1.ResourcePolicyRule.resources
+    m(712, 5, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.flowcontrol.v1.ResourcePolicyRule.namespaces
+    m(721, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.flowcontrol.v1beta1.FlowSchemaSpec.rules
+    m(722, 1, None, false, None, Some(L::Map), &["type"], None, None), // k8s.io.api.flowcontrol.v1beta1.FlowSchemaStatus.conditions
+    m(726, 1, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.flowcontrol.v1beta1.NonResourcePolicyRule.verbs
+    m(726, 6, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.flowcontrol.v1beta1.NonResourcePolicyRule.nonResourceURLs
+    m(727, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.flowcontrol.v1beta1.PolicyRulesWithSubjects.subjects
+    m(727, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.flowcontrol.v1beta1.PolicyRulesWithSubjects.resourceRules
+    m(727, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.flowcontrol.v1beta1.PolicyRulesWithSubjects.nonResourceRules
+    m(733, 1, None, false, None, Some(L::Map), &["type"], None, None), // k8s.io.api.flowcontrol.v1beta1.PriorityLevelConfigurationStatus.conditions
+    m(735, 1, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.flowcontrol.v1beta1.ResourcePolicyRule.verbs
+    m(735, 2, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.flowcontrol.v1beta1.ResourcePolicyRule.apiGroups
+    m(735, 3, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.flowcontrol.v1beta1.ResourcePolicyRule.resources
+    m(735, 5, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.flowcontrol.v1beta1.ResourcePolicyRule.namespaces
+    m(744, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.flowcontrol.v1beta2.FlowSchemaSpec.rules
+    m(745, 1, None, false, None, Some(L::Map), &["type"], None, None), // k8s.io.api.flowcontrol.v1beta2.FlowSchemaStatus.conditions
+    m(749, 1, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.flowcontrol.v1beta2.NonResourcePolicyRule.verbs
+    m(749, 6, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.flowcontrol.v1beta2.NonResourcePolicyRule.nonResourceURLs
+    m(750, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.flowcontrol.v1beta2.PolicyRulesWithSubjects.subjects
+    m(750, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.flowcontrol.v1beta2.PolicyRulesWithSubjects.resourceRules
+    m(750, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.flowcontrol.v1beta2.PolicyRulesWithSubjects.nonResourceRules
+    m(756, 1, None, false, None, Some(L::Map), &["type"], None, None), // k8s.io.api.flowcontrol.v1beta2.PriorityLevelConfigurationStatus.conditions
+    m(758, 1, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.flowcontrol.v1beta2.ResourcePolicyRule.verbs
+    m(758, 2, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.flowcontrol.v1beta2.ResourcePolicyRule.apiGroups
+    m(758, 3, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.flowcontrol.v1beta2.ResourcePolicyRule.resources
+    m(758, 5, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.flowcontrol.v1beta2.ResourcePolicyRule.namespaces
+    m(767, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.flowcontrol.v1beta3.FlowSchemaSpec.rules
+    m(768, 1, Some(P::Merge), false, Some("type"), Some(L::Map), &["type"], None, None), // k8s.io.api.flowcontrol.v1beta3.FlowSchemaStatus.conditions
+    m(772, 1, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.flowcontrol.v1beta3.NonResourcePolicyRule.verbs
+    m(772, 6, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.flowcontrol.v1beta3.NonResourcePolicyRule.nonResourceURLs
+    m(773, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.flowcontrol.v1beta3.PolicyRulesWithSubjects.subjects
+    m(773, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.flowcontrol.v1beta3.PolicyRulesWithSubjects.resourceRules
+    m(773, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.flowcontrol.v1beta3.PolicyRulesWithSubjects.nonResourceRules
+    m(779, 1, Some(P::Merge), false, Some("type"), Some(L::Map), &["type"], None, None), // k8s.io.api.flowcontrol.v1beta3.PriorityLevelConfigurationStatus.conditions
+    m(781, 1, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.flowcontrol.v1beta3.ResourcePolicyRule.verbs
+    m(781, 2, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.flowcontrol.v1beta3.ResourcePolicyRule.apiGroups
+    m(781, 3, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.flowcontrol.v1beta3.ResourcePolicyRule.resources
+    m(781, 5, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.flowcontrol.v1beta3.ResourcePolicyRule.namespaces
+    m(787, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.imagepolicy.v1alpha1.ImageReviewSpec.containers
+    m(790, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.networking.v1.HTTPIngressRuleValue.paths
+    m(794, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.networking.v1.IPBlock.except
+    m(802, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.networking.v1.IngressLoadBalancerIngress.ports
+    m(803, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.networking.v1.IngressLoadBalancerStatus.ingress
+    m(808, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.networking.v1.IngressSpec.tls
+    m(808, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.networking.v1.IngressSpec.rules
+    m(810, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.networking.v1.IngressTLS.hosts
+    m(812, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.networking.v1.NetworkPolicyEgressRule.ports
+    m(812, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.networking.v1.NetworkPolicyEgressRule.to
+    m(813, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.networking.v1.NetworkPolicyIngressRule.ports
+    m(813, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.networking.v1.NetworkPolicyIngressRule.from
+    m(817, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.networking.v1.NetworkPolicySpec.ingress
+    m(817, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.networking.v1.NetworkPolicySpec.egress
+    m(817, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.networking.v1.NetworkPolicySpec.policyTypes
+    m(822, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.networking.v1.ServiceCIDRSpec.cidrs
+    m(823, 1, Some(P::Merge), false, Some("type"), Some(L::Map), &["type"], None, None), // k8s.io.api.networking.v1.ServiceCIDRStatus.conditions
+    m(825, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.networking.v1beta1.HttpIngressRuleValue.paths
+    m(836, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.networking.v1beta1.IngressLoadBalancerIngress.ports
+    m(837, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.networking.v1beta1.IngressLoadBalancerStatus.ingress
+    m(841, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.networking.v1beta1.IngressSpec.tls
+    m(841, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.networking.v1beta1.IngressSpec.rules
+    m(843, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.networking.v1beta1.IngressTls.hosts
+    m(847, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.networking.v1beta1.ServiceCIDRSpec.cidrs
+    m(848, 1, Some(P::Merge), false, Some("type"), Some(L::Map), &["type"], None, None), // k8s.io.api.networking.v1beta1.ServiceCIDRStatus.conditions
+    m(852, 1, None, false, None, None, &[], Some(G::Atomic), None), // k8s.io.api.node.v1.Scheduling.nodeSelector
+    m(852, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.node.v1.Scheduling.tolerations
+    m(857, 1, None, false, None, None, &[], Some(G::Atomic), None), // k8s.io.api.node.v1alpha1.Scheduling.nodeSelector
+    m(857, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.node.v1alpha1.Scheduling.tolerations
+    m(861, 1, None, false, None, None, &[], Some(G::Atomic), None), // k8s.io.api.node.v1beta1.Scheduling.nodeSelector
+    m(861, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.node.v1beta1.Scheduling.tolerations
+    m(865, 2, Some(P::Replace), false, None, None, &[], None, None), // k8s.io.api.policy.v1.PodDisruptionBudgetSpec.selector
+    m(866, 7, Some(P::Merge), false, Some("type"), Some(L::Map), &["type"], None, None), // k8s.io.api.policy.v1.PodDisruptionBudgetStatus.conditions
+    m(871, 7, Some(P::Merge), false, Some("type"), Some(L::Map), &["type"], None, None), // k8s.io.api.policy.v1beta1.PodDisruptionBudgetStatus.conditions
+    m(872, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.rbac.v1.AggregationRule.clusterRoleSelectors
+    m(873, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.rbac.v1.ClusterRole.rules
+    m(874, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.rbac.v1.ClusterRoleBinding.subjects
+    m(877, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.rbac.v1.PolicyRule.verbs
+    m(877, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.rbac.v1.PolicyRule.apiGroups
+    m(877, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.rbac.v1.PolicyRule.resources
+    m(877, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.rbac.v1.PolicyRule.resourceNames
+    m(877, 5, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.rbac.v1.PolicyRule.nonResourceURLs
+    m(878, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.rbac.v1.Role.rules
+    m(879, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.rbac.v1.RoleBinding.subjects
+    m(884, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.rbac.v1alpha1.AggregationRule.clusterRoleSelectors
+    m(885, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.rbac.v1alpha1.ClusterRole.rules
+    m(886, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.rbac.v1alpha1.ClusterRoleBinding.subjects
+    m(889, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.rbac.v1alpha1.PolicyRule.verbs
+    m(889, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.rbac.v1alpha1.PolicyRule.apiGroups
+    m(889, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.rbac.v1alpha1.PolicyRule.resources
+    m(889, 5, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.rbac.v1alpha1.PolicyRule.resourceNames
+    m(889, 6, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.rbac.v1alpha1.PolicyRule.nonResourceURLs
+    m(890, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.rbac.v1alpha1.Role.rules
+    m(891, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.rbac.v1alpha1.RoleBinding.subjects
+    m(896, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.rbac.v1beta1.AggregationRule.clusterRoleSelectors
+    m(897, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.rbac.v1beta1.ClusterRole.rules
+    m(898, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.rbac.v1beta1.ClusterRoleBinding.subjects
+    m(901, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.rbac.v1beta1.PolicyRule.verbs
+    m(901, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.rbac.v1beta1.PolicyRule.apiGroups
+    m(901, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.rbac.v1beta1.PolicyRule.resources
+    m(901, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.rbac.v1beta1.PolicyRule.resourceNames
+    m(901, 5, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.rbac.v1beta1.PolicyRule.nonResourceURLs
+    m(902, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.rbac.v1beta1.Role.rules
+    m(903, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.rbac.v1beta1.RoleBinding.subjects
+    m(908, 4, None, false, None, Some(L::Map), &["type"], None, None), // k8s.io.api.resource.v1.AllocatedDeviceStatus.conditions
+    m(911, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1.CapacityRequestPolicy.validValues
+    m(916, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1.Device.consumesCounters
+    m(916, 8, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1.Device.taints
+    m(916, 10, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1.Device.bindingConditions
+    m(916, 11, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1.Device.bindingFailureConditions
+    m(917, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1.DeviceAllocationConfiguration.requests
+    m(918, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1.DeviceAllocationResult.results
+    m(918, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1.DeviceAllocationResult.config
+    m(921, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1.DeviceClaim.requests
+    m(921, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1.DeviceClaim.constraints
+    m(921, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1.DeviceClaim.config
+    m(922, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1.DeviceClaimConfiguration.requests
+    m(926, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1.DeviceClassSpec.selectors
+    m(926, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1.DeviceClassSpec.config
+    m(928, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1.DeviceConstraint.requests
+    m(930, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1.DeviceRequest.firstAvailable
+    m(931, 6, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1.DeviceRequestAllocationResult.tolerations
+    m(931, 7, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1.DeviceRequestAllocationResult.bindingConditions
+    m(931, 8, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1.DeviceRequestAllocationResult.bindingFailureConditions
+    m(933, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1.DeviceSubRequest.selectors
+    m(933, 6, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1.DeviceSubRequest.tolerations
+    m(936, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1.ExactDeviceRequest.selectors
+    m(936, 6, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1.ExactDeviceRequest.tolerations
+    m(937, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1.NetworkDeviceData.ips
+    m(943, 2, Some(P::Merge), false, Some("uid"), Some(L::Map), &["uid"], None, None), // k8s.io.api.resource.v1.ResourceClaimStatus.reservedFor
+    m(943, 4, None, false, None, Some(L::Map), &["driver", "device", "pool", "shareID"], None, None), // k8s.io.api.resource.v1.ResourceClaimStatus.devices
+    m(950, 6, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1.ResourceSliceSpec.devices
+    m(950, 8, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1.ResourceSliceSpec.sharedCounters
+    m(957, 1, Some(P::Merge), false, Some("type"), Some(L::Map), &["type"], None, None), // k8s.io.api.resource.v1alpha3.DeviceTaintRuleStatus.conditions
+    m(959, 4, None, false, None, Some(L::Map), &["type"], None, None), // k8s.io.api.resource.v1beta1.AllocatedDeviceStatus.conditions
+    m(961, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta1.BasicDevice.consumesCounters
+    m(961, 7, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta1.BasicDevice.taints
+    m(961, 9, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta1.BasicDevice.bindingConditions
+    m(961, 10, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta1.BasicDevice.bindingFailureConditions
+    m(963, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta1.CapacityRequestPolicy.validValues
+    m(969, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta1.DeviceAllocationConfiguration.requests
+    m(970, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta1.DeviceAllocationResult.results
+    m(970, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta1.DeviceAllocationResult.config
+    m(973, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta1.DeviceClaim.requests
+    m(973, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta1.DeviceClaim.constraints
+    m(973, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta1.DeviceClaim.config
+    m(974, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta1.DeviceClaimConfiguration.requests
+    m(978, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta1.DeviceClassSpec.selectors
+    m(978, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta1.DeviceClassSpec.config
+    m(980, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta1.DeviceConstraint.requests
+    m(982, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta1.DeviceRequest.selectors
+    m(982, 7, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta1.DeviceRequest.firstAvailable
+    m(982, 8, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta1.DeviceRequest.tolerations
+    m(983, 6, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta1.DeviceRequestAllocationResult.tolerations
+    m(983, 7, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta1.DeviceRequestAllocationResult.bindingConditions
+    m(983, 8, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta1.DeviceRequestAllocationResult.bindingFailureConditions
+    m(985, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta1.DeviceSubRequest.selectors
+    m(985, 7, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta1.DeviceSubRequest.tolerations
+    m(988, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta1.NetworkDeviceData.ips
+    m(994, 2, Some(P::Merge), false, Some("uid"), Some(L::Map), &["uid"], None, None), // k8s.io.api.resource.v1beta1.ResourceClaimStatus.reservedFor
+    m(994, 4, None, false, None, Some(L::Map), &["driver", "device", "pool", "shareID"], None, None), // k8s.io.api.resource.v1beta1.ResourceClaimStatus.devices
+    m(1001, 6, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta1.ResourceSliceSpec.devices
+    m(1001, 8, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta1.ResourceSliceSpec.sharedCounters
+    m(1002, 4, None, false, None, Some(L::Map), &["type"], None, None), // k8s.io.api.resource.v1beta2.AllocatedDeviceStatus.conditions
+    m(1005, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta2.CapacityRequestPolicy.validValues
+    m(1010, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta2.Device.consumesCounters
+    m(1010, 8, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta2.Device.taints
+    m(1010, 10, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta2.Device.bindingConditions
+    m(1010, 11, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta2.Device.bindingFailureConditions
+    m(1011, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta2.DeviceAllocationConfiguration.requests
+    m(1012, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta2.DeviceAllocationResult.results
+    m(1012, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta2.DeviceAllocationResult.config
+    m(1015, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta2.DeviceClaim.requests
+    m(1015, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta2.DeviceClaim.constraints
+    m(1015, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta2.DeviceClaim.config
+    m(1016, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta2.DeviceClaimConfiguration.requests
+    m(1020, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta2.DeviceClassSpec.selectors
+    m(1020, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta2.DeviceClassSpec.config
+    m(1022, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta2.DeviceConstraint.requests
+    m(1024, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta2.DeviceRequest.firstAvailable
+    m(1025, 6, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta2.DeviceRequestAllocationResult.tolerations
+    m(1025, 7, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta2.DeviceRequestAllocationResult.bindingConditions
+    m(1025, 8, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta2.DeviceRequestAllocationResult.bindingFailureConditions
+    m(1027, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta2.DeviceSubRequest.selectors
+    m(1027, 6, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta2.DeviceSubRequest.tolerations
+    m(1030, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta2.ExactDeviceRequest.selectors
+    m(1030, 6, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta2.ExactDeviceRequest.tolerations
+    m(1031, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta2.NetworkDeviceData.ips
+    m(1037, 2, Some(P::Merge), false, Some("uid"), Some(L::Map), &["uid"], None, None), // k8s.io.api.resource.v1beta2.ResourceClaimStatus.reservedFor
+    m(1037, 4, None, false, None, Some(L::Map), &["driver", "device", "pool", "shareID"], None, None), // k8s.io.api.resource.v1beta2.ResourceClaimStatus.devices
+    m(1044, 6, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta2.ResourceSliceSpec.devices
+    m(1044, 8, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.resource.v1beta2.ResourceSliceSpec.sharedCounters
+    m(1056, 2, None, false, None, Some(L::Map), &["name"], None, None), // k8s.io.api.scheduling.v1alpha1.WorkloadSpec.podGroups
+    m(1061, 3, None, false, None, Some(L::Set), &[], None, None), // k8s.io.api.storage.v1.CSIDriverSpec.volumeLifecycleModes
+    m(1061, 6, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.storage.v1.CSIDriverSpec.tokenRequests
+    m(1063, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.storage.v1.CSINodeDriver.topologyKeys
+    m(1065, 1, Some(P::Merge), false, Some("name"), Some(L::Map), &["name"], None, None), // k8s.io.api.storage.v1.CSINodeSpec.drivers
+    m(1068, 5, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.storage.v1.StorageClass.mountOptions
+    m(1068, 8, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.storage.v1.StorageClass.allowedTopologies
+    m(1092, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.storage.v1beta1.CSIDriverSpec.volumeLifecycleModes
+    m(1092, 6, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.storage.v1beta1.CSIDriverSpec.tokenRequests
+    m(1094, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.storage.v1beta1.CSINodeDriver.topologyKeys
+    m(1096, 1, Some(P::Merge), false, Some("name"), Some(L::Map), &["name"], None, None), // k8s.io.api.storage.v1beta1.CSINodeSpec.drivers
+    m(1099, 5, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.storage.v1beta1.StorageClass.mountOptions
+    m(1099, 8, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.api.storage.v1beta1.StorageClass.allowedTopologies
+    m(1114, 1, Some(P::Merge), false, Some("type"), Some(L::Map), &["type"], None, None), // k8s.io.api.storagemigration.v1beta1.StorageVersionMigrationStatus.conditions
+    m(1115, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1.ConversionRequest.objects
+    m(1116, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1.ConversionResponse.convertedObjects
+    m(1123, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionNames.shortNames
+    m(1123, 6, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionNames.categories
+    m(1124, 7, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionSpec.versions
+    m(1125, 1, None, false, None, Some(L::Map), &["type"], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionStatus.conditions
+    m(1125, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionStatus.storedVersions
+    m(1126, 6, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionVersion.additionalPrinterColumns
+    m(1126, 9, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionVersion.selectableFields
+    m(1133, 20, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps.enum
+    m(1133, 23, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps.required
+    m(1133, 25, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps.allOf
+    m(1133, 26, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps.oneOf
+    m(1133, 27, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps.anyOf
+    m(1133, 41, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps.x-kubernetes-list-map-keys
+    m(1133, 44, Some(P::Merge), false, Some("rule"), Some(L::Map), &["rule"], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps.x-kubernetes-validations
+    m(1134, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1.JSONSchemaPropsOrArray.jSonSchemas
+    m(1136, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1.JSONSchemaPropsOrStringArray.property
+    m(1141, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1.WebhookConversion.conversionReviewVersions
+    m(1142, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1beta1.ConversionRequest.objects
+    m(1143, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1beta1.ConversionResponse.convertedObjects
+    m(1146, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1beta1.CustomResourceConversion.conversionReviewVersions
+    m(1150, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1beta1.CustomResourceDefinitionNames.shortNames
+    m(1150, 6, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1beta1.CustomResourceDefinitionNames.categories
+    m(1151, 7, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1beta1.CustomResourceDefinitionSpec.versions
+    m(1151, 8, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1beta1.CustomResourceDefinitionSpec.additionalPrinterColumns
+    m(1151, 11, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1beta1.CustomResourceDefinitionSpec.selectableFields
+    m(1152, 1, None, false, None, Some(L::Map), &["type"], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1beta1.CustomResourceDefinitionStatus.conditions
+    m(1152, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1beta1.CustomResourceDefinitionStatus.storedVersions
+    m(1153, 6, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1beta1.CustomResourceDefinitionVersion.additionalPrinterColumns
+    m(1153, 9, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1beta1.CustomResourceDefinitionVersion.selectableFields
+    m(1160, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1beta1.JSONSchemaPropsOrArray.jSonSchemas
+    m(1162, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1beta1.JSONSchemaPropsOrStringArray.property
+    m(1163, 20, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1beta1.JsonSchemaProps.enum
+    m(1163, 23, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1beta1.JsonSchemaProps.required
+    m(1163, 25, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1beta1.JsonSchemaProps.allOf
+    m(1163, 26, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1beta1.JsonSchemaProps.oneOf
+    m(1163, 27, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1beta1.JsonSchemaProps.anyOf
+    m(1163, 41, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1beta1.JsonSchemaProps.x-kubernetes-list-map-keys
+    m(1163, 44, Some(P::Merge), false, Some("rule"), Some(L::Map), &["rule"], None, None), // k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1beta1.JsonSchemaProps.x-kubernetes-validations
+    m(1170, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apimachinery.pkg.apis.meta.v1.APIGroup.versions
+    m(1170, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apimachinery.pkg.apis.meta.v1.APIGroup.serverAddressByClientCIDRs
+    m(1171, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apimachinery.pkg.apis.meta.v1.APIGroupList.groups
+    m(1172, 5, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apimachinery.pkg.apis.meta.v1.APIResource.shortNames
+    m(1172, 7, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apimachinery.pkg.apis.meta.v1.APIResource.categories
+    m(1173, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apimachinery.pkg.apis.meta.v1.APIResourceList.resources
+    m(1174, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apimachinery.pkg.apis.meta.v1.APIVersions.versions
+    m(1174, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apimachinery.pkg.apis.meta.v1.APIVersions.serverAddressByClientCIDRs
+    m(1175, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apimachinery.pkg.apis.meta.v1.ApplyOptions.dryRun
+    m(1177, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apimachinery.pkg.apis.meta.v1.CreateOptions.dryRun
+    m(1178, 5, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions.dryRun
+    m(1180, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apimachinery.pkg.apis.meta.v1.FieldSelectorRequirement.values
+    m(1189, 2, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector.matchExpressions
+    m(1190, 3, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelectorRequirement.values
+    m(1196, 13, Some(P::Merge), false, Some("uid"), Some(L::Map), &["uid"], None, None), // k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta.ownerReferences
+    m(1196, 14, Some(P::Merge), false, None, Some(L::Set), &[], None, None), // k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta.finalizers
+    m(1196, 17, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta.managedFields
+    m(1201, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apimachinery.pkg.apis.meta.v1.PatchOptions.dryRun
+    m(1203, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apimachinery.pkg.apis.meta.v1.RootPaths.paths
+    m(1207, 4, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apimachinery.pkg.apis.meta.v1.StatusDetails.causes
+    m(1212, 1, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.apimachinery.pkg.apis.meta.v1.UpdateOptions.dryRun
+    m(1223, 5, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.kube_aggregator.pkg.apis.apiregistration.v1.APIServiceSpec.caBundle
+    m(1224, 1, Some(P::Merge), false, Some("type"), Some(L::Map), &["type"], None, None), // k8s.io.kube_aggregator.pkg.apis.apiregistration.v1.APIServiceStatus.conditions
+    m(1229, 5, None, false, None, Some(L::Atomic), &[], None, None), // k8s.io.kube_aggregator.pkg.apis.apiregistration.v1beta1.APIServiceSpec.caBundle
+    m(1230, 1, Some(P::Merge), false, Some("type"), Some(L::Map), &["type"], None, None), // k8s.io.kube_aggregator.pkg.apis.apiregistration.v1beta1.APIServiceStatus.conditions
+];
+
+// `+structType=` of Go types, by message.
+pub(crate) static STRUCT_TYPES: [(u16, G); 36] = [
+    (9, G::Atomic),    // k8s.io.api.admissionregistration.v1.MatchResources
+    (13, G::Atomic),   // k8s.io.api.admissionregistration.v1.NamedRuleWithOperations
+    (14, G::Atomic),   // k8s.io.api.admissionregistration.v1.ParamKind
+    (15, G::Atomic),   // k8s.io.api.admissionregistration.v1.ParamRef
+    (31, G::Atomic),   // k8s.io.api.admissionregistration.v1.Variable
+    (38, G::Atomic),   // k8s.io.api.admissionregistration.v1alpha1.MatchResources
+    (46, G::Atomic),   // k8s.io.api.admissionregistration.v1alpha1.NamedRuleWithOperations
+    (47, G::Atomic),   // k8s.io.api.admissionregistration.v1alpha1.ParamKind
+    (48, G::Atomic),   // k8s.io.api.admissionregistration.v1alpha1.ParamRef
+    (64, G::Atomic),   // k8s.io.api.admissionregistration.v1beta1.MatchResources
+    (75, G::Atomic),   // k8s.io.api.admissionregistration.v1beta1.NamedRuleWithOperations
+    (76, G::Atomic),   // k8s.io.api.admissionregistration.v1beta1.ParamKind
+    (77, G::Atomic),   // k8s.io.api.admissionregistration.v1beta1.ParamRef
+    (91, G::Atomic),   // k8s.io.api.admissionregistration.v1beta1.Variable
+    (247, G::Atomic),  // k8s.io.api.autoscaling.v1.CrossVersionObjectReference
+    (411, G::Atomic),  // k8s.io.api.core.v1.ConfigMapKeySelector
+    (434, G::Atomic),  // k8s.io.api.core.v1.EndpointAddress
+    (435, G::Atomic),  // k8s.io.api.core.v1.EndpointPort
+    (451, G::Atomic),  // k8s.io.api.core.v1.FileKeySelector
+    (479, G::Atomic),  // k8s.io.api.core.v1.LocalObjectReference
+    (500, G::Atomic),  // k8s.io.api.core.v1.NodeSelector
+    (502, G::Atomic),  // k8s.io.api.core.v1.NodeSelectorTerm
+    (507, G::Atomic),  // k8s.io.api.core.v1.ObjectFieldSelector
+    (508, G::Atomic),  // k8s.io.api.core.v1.ObjectReference
+    (569, G::Atomic),  // k8s.io.api.core.v1.ResourceFieldSelector
+    (580, G::Atomic),  // k8s.io.api.core.v1.ScopeSelector
+    (585, G::Atomic),  // k8s.io.api.core.v1.SecretKeySelector
+    (588, G::Atomic),  // k8s.io.api.core.v1.SecretReference
+    (610, G::Atomic),  // k8s.io.api.core.v1.TopologySelectorTerm
+    (612, G::Atomic),  // k8s.io.api.core.v1.TypedLocalObjectReference
+    (629, G::Atomic),  // k8s.io.api.discovery.v1.EndpointPort
+    (819, G::Atomic),  // k8s.io.api.networking.v1.ServiceBackendPort
+    (882, G::Atomic),  // k8s.io.api.rbac.v1.RoleRef
+    (883, G::Atomic),  // k8s.io.api.rbac.v1.Subject
+    (1189, G::Atomic), // k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector
+    (1197, G::Atomic), // k8s.io.apimachinery.pkg.apis.meta.v1.OwnerReference
 ];

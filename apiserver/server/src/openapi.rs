@@ -4,12 +4,11 @@
 //! upstream names them, e.g. `io.k8s.api.core.v1.Pod`, with `x-kubernetes-group-version-kind`).
 //!
 //! kubectl reads these to decide whether the server validates fields itself (the `fieldValidation`
-//! parameter on POST/PUT/PATCH) and for `kubectl explain`. Documents are generated once, on first
-//! use, and served from memory with a content hash for client-side caching.
-//!
-//! Not yet published: the merge keys and list types (`x-kubernetes-patch-merge-key`,
-//! `x-kubernetes-list-type`, ...) that strategic merge and server-side apply need; they come with
-//! the patch issue, from one table shared with the patch code.
+//! parameter on POST/PUT/PATCH), for `kubectl explain`, and for client-side `kubectl apply`, which
+//! computes strategic merge patches from the structural extensions (submodule `extensions`:
+//! `x-kubernetes-patch-merge-key`, `x-kubernetes-list-type`, ..., from the schema table the
+//! server's own patch code uses). Documents are generated once, on first use (start-up warms them),
+//! and served from memory with a content hash for client-side caching.
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -27,6 +26,8 @@ use sha2::{Digest as _, Sha512};
 use tugboat_machinery::catalog::{Catalog, ResourceInfo};
 
 use crate::{app::AppState, errors::Failure, typed};
+
+mod extensions;
 
 /// The generated documents.
 #[derive(Debug)]
@@ -152,9 +153,14 @@ fn gv_document(
     dialect: Dialect,
 ) -> Value {
     let settings = match dialect {
+        // Swagger 2.0 keeps a reference's siblings (description, extensions) beside the `$ref`, as
+        // upstream's swagger.json does: client-go's v2 model (kube-openapi `util/proto`) follows a
+        // `$ref` but reads a property that is only an `allOf` as untyped.
         Dialect::V2 => schemars::generate::SchemaSettings::openapi3().with(|s| {
             s.definitions_path = "/definitions".into();
             s.meta_schema = None;
+            s.transforms
+                .retain(|t| !t.is::<schemars::transform::RemoveRefSiblings>());
         }),
         Dialect::V3 => {
             schemars::generate::SchemaSettings::openapi3().with(|s| s.meta_schema = None)
@@ -199,6 +205,7 @@ fn gv_document(
             schema.insert("x-kubernetes-group-version-kind".into(), Value::Array(gvks));
         }
     }
+    extensions::annotate(&mut definitions, dialect);
     let title = "Kubernetes";
     let _ = (group, version);
     match dialect {

@@ -406,7 +406,6 @@ scenario! {
 
 scenario! {
     /// `label`, `annotate` and `apply` (client-side, then again with a change) on a ConfigMap.
-    #[ignore = "needs patch"]
     fn label_annotate_apply(server) covers [] {
         create_namespace(server, "scn");
         server.kubectl(&["create", "cm", "cfg", "-n", "scn", "--from-literal=a=b"]).ok();
@@ -450,5 +449,82 @@ scenario! {
         server.kubectl(&["create", "secret", "generic", "creds", "-n", "scn", "--from-literal=a=b"]).ok();
         let out = server.kubectl(&["get", "secret", "creds", "-n", "scn", "-o", "jsonpath={.type}"]).ok();
         assert_eq!(out.stdout, "Opaque");
+    }
+}
+
+scenario! {
+    /// Pods are deleted gracefully: a pod bound to a node gets a deletion timestamp its grace
+    /// period ahead and stays (the kubelet finishes the job), a second delete may only shorten
+    /// the period, and `--grace-period=0 --force` removes it; an unscheduled pod goes at once.
+    fn pod_graceful_deletion(server) covers [] {
+        create_namespace(server, "gd");
+        let pod = |name: &str, node: &str| {
+            format!(
+                "{{apiVersion: v1, kind: Pod, metadata: {{name: {name}}}, spec: {{{node}terminationGracePeriodSeconds: 45, containers: [{{name: c, image: busybox}}]}}}}"
+            )
+        };
+        create_manifest(server, "gd", &pod("bound", "nodeName: node-a, ")).ok();
+        create_manifest(server, "gd", &pod("floating", "")).ok();
+
+        server.kubectl(&["delete", "pod", "floating", "-n", "gd"]).ok().stdout_contains("pod \"floating\" deleted");
+        assert_eq!(names(server, &["get", "pods", "-n", "gd", "-o", "name"]), ["pod/bound"]);
+
+        server.kubectl(&["delete", "pod", "bound", "-n", "gd", "--wait=false"]).ok();
+        let marked = server.kubectl(&["get", "pod", "bound", "-n", "gd", "-o", "json"]).ok().json();
+        assert_eq!(marked["metadata"]["deletionGracePeriodSeconds"], 45, "{marked:#}");
+        let first_deadline = marked["metadata"]["deletionTimestamp"].as_str().unwrap().to_owned();
+        // A longer grace period changes nothing; a shorter one moves the deadline earlier.
+        server.kubectl(&["delete", "pod", "bound", "-n", "gd", "--wait=false", "--grace-period=100"]).ok();
+        let same = server.kubectl(&["get", "pod", "bound", "-n", "gd", "-o", "json"]).ok().json();
+        assert_eq!(same["metadata"]["deletionTimestamp"], first_deadline.as_str());
+        assert_eq!(same["metadata"]["resourceVersion"], marked["metadata"]["resourceVersion"]);
+        server.kubectl(&["delete", "pod", "bound", "-n", "gd", "--wait=false", "--grace-period=5"]).ok();
+        let shorter = server.kubectl(&["get", "pod", "bound", "-n", "gd", "-o", "json"]).ok().json();
+        assert_eq!(shorter["metadata"]["deletionGracePeriodSeconds"], 5, "{shorter:#}");
+        assert!(shorter["metadata"]["deletionTimestamp"].as_str().unwrap() < first_deadline.as_str());
+        // `kubectl get` shows it terminating.
+        let out = server.kubectl(&["get", "pod", "bound", "-n", "gd"]).ok();
+        assert_eq!(table(&out)[1][2], "Terminating", "{out}");
+
+        server.kubectl(&["delete", "pod", "bound", "-n", "gd", "--grace-period=0", "--force"]).ok();
+        assert!(names(server, &["get", "pods", "-n", "gd", "-o", "name"]).is_empty());
+    }
+}
+
+scenario! {
+    /// `propagationPolicy` is recorded for the garbage collector as upstream records it: Orphan and
+    /// Foreground add the `orphan` / `foregroundDeletion` finalizer and mark the object; Background
+    /// (kubectl's default) deletes at once; a bad policy is a 422 that changes nothing.
+    fn propagation_policy_recorded(server) covers [] {
+        create_namespace(server, "pp");
+        for name in ["orphaned", "foreground", "background"] {
+            server.kubectl(&["create", "configmap", name, "-n", "pp"]).ok();
+        }
+        server.kubectl(&["delete", "cm", "orphaned", "-n", "pp", "--cascade=orphan", "--wait=false"]).ok();
+        server.kubectl(&["delete", "cm", "foreground", "-n", "pp", "--cascade=foreground", "--wait=false"]).ok();
+        server.kubectl(&["delete", "cm", "background", "-n", "pp"]).ok();
+        let list = server.kubectl(&["get", "cm", "-n", "pp", "-o", "json"]).ok().json();
+        let by_name = |name: &str| {
+            list["items"].as_array().unwrap().iter().find(|i| i["metadata"]["name"] == name).cloned()
+        };
+        let orphaned = by_name("orphaned").expect("the orphaned configmap stays until the GC acts");
+        assert_eq!(orphaned["metadata"]["finalizers"], json!(["orphan"]), "{orphaned:#}");
+        assert!(orphaned["metadata"]["deletionTimestamp"].is_string());
+        let foreground = by_name("foreground").expect("foreground");
+        assert_eq!(foreground["metadata"]["finalizers"], json!(["foregroundDeletion"]));
+        assert!(by_name("background").is_none(), "{list:#}");
+
+        let bad = server.python(
+            r#"
+from kubernetes import client
+try:
+    client.CoreV1Api().delete_namespaced_config_map("orphaned", "pp", propagation_policy="Sideways")
+except client.ApiException as e:
+    print(e.status, e.reason)
+    print(e.body)
+"#,
+        );
+        assert!(bad.stdout.starts_with("422"), "{bad}");
+        assert!(bad.stdout.contains(r#"propagationPolicy: Unsupported value: \"Sideways\""#), "{bad}");
     }
 }

@@ -1,5 +1,5 @@
 //! Scenarios: a fresh `tugboat server` per scenario and backend, driven only by stock clients (kubectl
-//! 1.37 and the official Python client), asserting what they print.
+//! 1.37, the official Python client and kube-rs), asserting what they print or return.
 //!
 //! Each scenario is declared with [`scenario!`], which names the upstream conformance tests it covers
 //! and instantiates it on both datastores (`<module>::<scenario>::embedded` and `...::etcd`). A
@@ -11,13 +11,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 /// Declare a scenario: doc comment, optional `#[ignore = "needs ..."]`,
-/// `fn name(server) covers [upstream tags] { body }`. Expands to a module holding `COVERS` and one
-/// test per backend.
+/// `fn name(server) covers [upstream tags] { body }`, optionally with
+/// `server_args ["--flag=value", ...]` before the body for a server started with extra arguments.
+/// Expands to a module holding `COVERS` and one test per backend.
 macro_rules! scenario {
     (
         $(#[doc = $doc:literal])*
         $(#[ignore = $reason:literal])?
-        fn $name:ident($server:ident) covers [$($tag:expr),* $(,)?] $body:block
+        fn $name:ident($server:ident) covers [$($tag:expr),* $(,)?]
+        $(server_args [$($arg:expr),* $(,)?])?
+        $body:block
     ) => {
         $(#[doc = $doc])*
         pub mod $name {
@@ -32,22 +35,36 @@ macro_rules! scenario {
             #[test]
             $(#[ignore = $reason])?
             fn embedded() {
-                scenario(&tugboat_conformance::Server::start(tugboat_conformance::Backend::Embedded));
+                scenario(&tugboat_conformance::Server::start_with_args(
+                    tugboat_conformance::Backend::Embedded,
+                    &[$($($arg),*)?],
+                ));
             }
 
             #[test]
             $(#[ignore = $reason])?
             fn etcd() {
-                scenario(&tugboat_conformance::Server::start(tugboat_conformance::Backend::Etcd));
+                scenario(&tugboat_conformance::Server::start_with_args(
+                    tugboat_conformance::Backend::Etcd,
+                    &[$($($arg),*)?],
+                ));
             }
         }
     };
 }
 
+mod api_machinery;
 mod cli;
+mod conversion;
 mod crud;
 mod errors;
+mod helm;
+mod kube_rs;
+mod openapi;
+mod patch;
 mod python;
+mod scale;
+mod ssa;
 mod support;
 mod watch;
 
@@ -62,6 +79,10 @@ macro_rules! registry {
 
 /// Every scenario, for the coverage report.
 const SCENARIOS: &[(&str, &[&str])] = registry![
+    api_machinery::continue_after_compaction,
+    api_machinery::concurrent_watches_same_order,
+    api_machinery::table_transformation,
+    api_machinery::pod_qos_class,
     cli::kubectl_version,
     cli::api_resources,
     cli::api_versions,
@@ -71,6 +92,7 @@ const SCENARIOS: &[(&str, &[&str])] = registry![
     cli::proxy_port_zero,
     cli::proxy_unix_socket,
     cli::gzip_large_lists,
+    watch::protobuf_watch_stream,
     cli::discovery_trailing_slash,
     crud::namespace_and_configmap_outputs,
     crud::secret_generic,
@@ -90,6 +112,18 @@ const SCENARIOS: &[(&str, &[&str])] = registry![
     crud::create_with_client_validation,
     crud::label_annotate_apply,
     crud::per_kind_defaults,
+    crud::pod_graceful_deletion,
+    crud::propagation_policy_recorded,
+    patch::kubectl_patch_types,
+    patch::kubectl_patch_commands,
+    patch::bad_patches,
+    helm::helm_release_client_side,
+    helm::helm_release_server_side,
+    helm::helm_template_kubectl_apply,
+    ssa::server_side_apply_managers,
+    ssa::updates_are_tracked,
+    ssa::bad_apply_requests,
+    ssa::client_side_apply_and_diff,
     errors::malformed_json,
     errors::wrong_kind_for_url,
     errors::invalid_name,
@@ -101,6 +135,10 @@ const SCENARIOS: &[(&str, &[&str])] = registry![
     errors::configmap_too_large,
     errors::empty_data_keys,
     errors::immutable_configmap_and_secret,
+    conversion::core_event_read_as_events_v1,
+    conversion::python_events_v1_api,
+    conversion::events_v1_watch_sees_core_writes,
+    conversion::hpa_v1_and_v2,
     python::configmap_crud,
     python::delete_collection,
     python::delete_collection_events_v1,
@@ -114,6 +152,19 @@ const SCENARIOS: &[(&str, &[&str])] = registry![
     watch::from_resource_version,
     watch::restart_from_last_seen,
     watch::object_leaving_selector,
+    scale::kubectl_scale_deployment,
+    scale::kubectl_scale_replicaset_preconditions,
+    scale::kubectl_scale_without_preconditions,
+    scale::python_replication_controller_scale,
+    scale::python_statefulset_scale,
+    kube_rs::reflector_through_restart,
+    kube_rs::reflector_streaming_list,
+    kube_rs::api_pods_and_namespaces,
+    kube_rs::api_watch_configmaps,
+    kube_rs::api_errors,
+    kube_rs::api_patch,
+    openapi::structural_extensions,
+    openapi::client_side_apply_merges_by_name,
 ];
 
 /// Test names from this very binary's `--list` (optionally only the ignored ones).

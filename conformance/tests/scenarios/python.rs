@@ -114,8 +114,7 @@ scenario! {
 }
 
 scenario! {
-    /// The same for events.k8s.io/v1 Events.
-    #[ignore = "needs version conversion: events.k8s.io/v1 is served from core/v1 storage"]
+    /// The same for events.k8s.io/v1 Events (served from core/v1 storage).
     fn delete_collection_events_v1(server) covers [EVENTS_API_DELETE_COLLECTION] {
         delete_collection_of(server, &["events.k8s.io"]);
     }
@@ -308,7 +307,6 @@ scenario! {
 
 scenario! {
     /// The full API-operations walk (with merge patch) the upstream `... API operations` tests make.
-    #[ignore = "needs patch"]
     fn api_operations(server) covers [INGRESS_CLASS_API, RUNTIME_CLASS_API, ENDPOINT_SLICE_API, PRIORITY_LEVEL_API, FLOWSCHEMA_API] {
         walk_api_operations(server, true);
     }

@@ -165,6 +165,27 @@ impl FieldSelector {
         fields
     }
 
+    /// The selector with every term's field renamed by `rename`, in term order; the first error
+    /// ends it (upstream's `Selector.Transform` with a kind's field label conversion, which maps
+    /// a served version's field names onto the stored kind's).
+    pub fn try_map_fields<E>(
+        &self,
+        mut rename: impl FnMut(&str) -> Result<String, E>,
+    ) -> Result<Self, E> {
+        let terms = self
+            .terms
+            .iter()
+            .map(|term| {
+                Ok(FieldTerm {
+                    field: rename(&term.field)?,
+                    operator: term.operator,
+                    value: term.value.clone(),
+                })
+            })
+            .collect::<Result<_, E>>()?;
+        Ok(FieldSelector { terms })
+    }
+
     /// Rejects the first field (in term order, as upstream) not in `supported`, with the message
     /// of resources that register their own selectable fields (Pods, Nodes, Events, Secrets, ...):
     /// `field label not supported: <field>`.
@@ -432,6 +453,25 @@ mod tests {
         assert_eq!(
             FieldSelector::equal("metadata.name", "a,b").to_string(),
             "metadata.name=a\\,b"
+        );
+    }
+
+    #[test]
+    fn fields_are_renamed_and_values_kept() {
+        let selector = FieldSelector::parse("regarding.kind=Pod,type!=Normal")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let renamed = selector
+            .try_map_fields(|field| {
+                Ok::<_, String>(match field {
+                    "regarding.kind" => "involvedObject.kind".to_owned(),
+                    other => other.to_owned(),
+                })
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(renamed.to_string(), "involvedObject.kind=Pod,type!=Normal");
+        assert_eq!(
+            selector.try_map_fields(|field| Err::<String, _>(field.to_owned())),
+            Err("regarding.kind".to_owned())
         );
     }
 

@@ -2,7 +2,9 @@
 //! [`strategy::Strategy`] hooks (built from [`defaults`] and [`validation`]), over the watch cache
 //! and storage.
 
+pub mod conversion;
 pub mod defaults;
+pub mod deletion;
 pub mod meta;
 pub mod service_ips;
 pub mod store;
@@ -35,8 +37,10 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Build a store and start a watch cache for every stored resource of `catalog` that is
-    /// served in its storage version (other versions need conversion, which comes later).
+    /// Build a store for every stored resource of `catalog` and start one watch cache per
+    /// storage key prefix. A resource served in another version than its storage version
+    /// (events.k8s.io/v1 Events, autoscaling/v1 HPAs) gets a store that converts, sharing the
+    /// storage version's prefix and watch cache.
     pub fn new(
         catalog: Catalog,
         backend: Arc<dyn Backend>,
@@ -45,44 +49,58 @@ impl Registry {
         shutdown: watch::Receiver<bool>,
     ) -> Arc<Self> {
         let mut stores = HashMap::new();
+        let mut caches: HashMap<String, Arc<ResourceCache>> = HashMap::new();
         for info in catalog.in_discovery_order() {
             let StorageInfo::Etcd {
                 key_prefix,
-                group,
-                version,
+                group: storage_group,
                 ..
             } = &info.storage
             else {
                 continue;
             };
-            if *group != info.group || *version != info.version {
-                continue;
-            }
+            let conversion = match conversion::Conversion::for_resource(&info) {
+                Ok(conversion) => conversion,
+                Err(error) => {
+                    tracing::warn!(resource = %info.plural, group = %info.group, %error, "not serving a resource");
+                    continue;
+                }
+            };
             let prefix = format!("{key_prefix}/");
-            let cache = ResourceCache::new(prefix.clone(), backend.clone(), DEFAULT_RING_CAPACITY);
-            tokio::spawn(Reflector::run(
-                cache.clone(),
-                extractor(&info),
-                shutdown.clone(),
-            ));
-            let ttl = (info.group.is_empty() && info.plural == "events").then_some(event_ttl);
-            let strategy = strategy::for_resource(&info);
+            // One watch cache per storage prefix, whichever versions are served from it.
+            // Selectable fields follow the stored kind, so any of its rows extracts the same.
+            let cache = caches
+                .entry(prefix.clone())
+                .or_insert_with(|| {
+                    let cache =
+                        ResourceCache::new(prefix.clone(), backend.clone(), DEFAULT_RING_CAPACITY);
+                    tokio::spawn(Reflector::run(
+                        cache.clone(),
+                        extractor(&info),
+                        shutdown.clone(),
+                    ));
+                    cache
+                })
+                .clone();
+            let ttl = (storage_group.is_empty() && info.plural == "events").then_some(event_ttl);
+            let strategy = match &conversion {
+                Some(conversion) => {
+                    conversion.strategy(strategy::for_resource(&conversion.storage_info(&info)))
+                }
+                None => strategy::for_resource(&info),
+            };
             let key = (
                 info.group.clone(),
                 info.version.clone(),
                 info.plural.clone(),
             );
-            stores.insert(
-                key,
-                Arc::new(store::Store::new(
-                    info.clone(),
-                    prefix,
-                    backend.clone(),
-                    cache,
-                    strategy,
-                    ttl,
-                )),
-            );
+            let store =
+                store::Store::new(info.clone(), prefix, backend.clone(), cache, strategy, ttl);
+            let store = match conversion {
+                Some(conversion) => store.with_conversion(conversion),
+                None => store,
+            };
+            stores.insert(key, Arc::new(store));
         }
         Arc::new(Registry {
             catalog: RwLock::new(Arc::new(catalog)),
@@ -177,8 +195,16 @@ impl Registry {
 
 /// The fields each kind supports in field selectors, besides `metadata.name` and
 /// `metadata.namespace` (upstream's per-kind `GetAttrs` / field label conversion funcs).
+///
+/// They are read from stored objects, so they are the stored kind's: a resource served in
+/// another version (events.k8s.io/v1 Events) has its own names mapped to these first
+/// ([`conversion::Conversion::field_selector_to_storage`]).
 pub fn selectable_fields(info: &ResourceInfo) -> &'static [&'static str] {
-    match (info.group.as_str(), info.plural.as_str()) {
+    let group = match &info.storage {
+        StorageInfo::Etcd { group, .. } => group.as_str(),
+        StorageInfo::Virtual => info.group.as_str(),
+    };
+    match (group, info.plural.as_str()) {
         ("", "pods") => &[
             "spec.nodeName",
             "spec.restartPolicy",
@@ -248,6 +274,15 @@ pub fn attributes_of(value: &Value, fields: &[&str]) -> Attributes {
             current = current.and_then(|v| v.get(part));
         }
         let text = match current {
+            // A core Event's `source` label is its source component, or else its reporting
+            // controller (upstream's `EventToSelectableFields`).
+            _ if *field == "source" => current
+                .and_then(|source| source.get("component"))
+                .and_then(Value::as_str)
+                .filter(|c| !c.is_empty())
+                .or_else(|| value.get("reportingComponent").and_then(Value::as_str))
+                .unwrap_or_default()
+                .to_owned(),
             Some(Value::String(s)) => s.clone(),
             Some(Value::Bool(b)) => b.to_string(),
             Some(Value::Number(n)) => n.to_string(),

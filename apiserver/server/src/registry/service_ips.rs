@@ -15,10 +15,7 @@ use std::{
 use serde_json::{Value, json};
 use tugboat_machinery::status::{ApiError, FieldError, FieldPath};
 
-use super::{
-    Registry, meta,
-    store::{Preconditions, WriteOptions},
-};
+use super::{Registry, deletion::DeleteOptions, meta, store::WriteOptions};
 
 /// The service network (`--service-cidr`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -363,12 +360,7 @@ impl Registry {
         for ip in ips {
             let name = ip.to_string();
             if let Err(error) = addresses
-                .delete(
-                    None,
-                    &name,
-                    &Preconditions::default(),
-                    WriteOptions::default(),
-                )
+                .delete(None, &name, &DeleteOptions::default())
                 .await
                 && error.code != 404
             {

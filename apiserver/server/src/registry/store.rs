@@ -11,8 +11,18 @@ use tugboat_machinery::{
 };
 use tugboat_storage::{Backend, Revision, StorageError};
 
-use super::{meta, strategy::Strategy, validation};
-use crate::{cache::ResourceCache, errors::storage_error, stored};
+use super::{
+    conversion::Conversion,
+    deletion::{self, DeleteOptions},
+    meta,
+    strategy::Strategy,
+    validation,
+};
+use crate::{
+    cache::{Object, ResourceCache},
+    errors::storage_error,
+    stored,
+};
 
 /// How often an update re-reads and retries after losing a compare-and-swap race.
 const UPDATE_RETRIES: usize = 8;
@@ -48,10 +58,47 @@ impl Stored {
 }
 
 /// Options every write takes.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct WriteOptions {
     /// `dryRun=All`: run everything but the storage write.
     pub dry_run: bool,
+    /// Record the write in `metadata.managedFields` as an `Update` by this manager (upstream's
+    /// field manager runs on every create, update and non-apply patch). `None` for writes that
+    /// track ownership themselves (server-side apply) and for the server's own bootstrap writes.
+    pub update_manager: Option<String>,
+}
+
+/// Record a non-apply write in `metadata.managedFields` (see [`WriteOptions::update_manager`]).
+/// Kinds without a schema in the built-in table (none today) are left untracked.
+fn track_update(
+    old: Option<&Value>,
+    new: Value,
+    manager: Option<&str>,
+    subresource: Option<&str>,
+) -> Value {
+    let Some(manager) = manager else {
+        return new;
+    };
+    let api_version = new
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let kind = new.get("kind").and_then(Value::as_str).unwrap_or_default();
+    let Some(schema) = tugboat_protobuf::MessageRef::for_kind(api_version, kind) else {
+        return new;
+    };
+    let now = meta::now_rfc3339();
+    match subresource {
+        Some(subresource) => tugboat_patch::apply::record_update_subresource(
+            old,
+            &new,
+            schema,
+            manager,
+            subresource,
+            &now,
+        ),
+        None => tugboat_patch::apply::record_update(old, &new, schema, manager, &now),
+    }
 }
 
 /// How a delete ended.
@@ -61,15 +108,6 @@ pub enum Deleted {
     Gone(Value),
     /// The object has finalizers (or a grace period): it was only marked for deletion.
     Marked(Value),
-}
-
-/// Preconditions of a delete (`DeleteOptions.preconditions`).
-#[derive(Debug, Clone, Default)]
-pub struct Preconditions {
-    /// The object must have this uid.
-    pub uid: Option<String>,
-    /// The object must have this resourceVersion.
-    pub resource_version: Option<String>,
 }
 
 /// One resource's store.
@@ -85,6 +123,9 @@ pub struct Store {
     strategy: Strategy,
     /// TTL of new objects (Events).
     ttl: Option<Duration>,
+    /// Set when the resource is served in another version than its storage version: objects
+    /// are converted on the way in and out, and the strategy runs on the stored form.
+    conversion: Option<Arc<Conversion>>,
 }
 
 impl Store {
@@ -104,6 +145,69 @@ impl Store {
             backend,
             strategy,
             ttl,
+            conversion: None,
+        }
+    }
+
+    /// This store serves another version than its storage version, converting with
+    /// `conversion`.
+    pub fn with_conversion(self, conversion: Conversion) -> Self {
+        Store {
+            conversion: Some(Arc::new(conversion)),
+            ..self
+        }
+    }
+
+    /// The conversion between the served version and storage, if they differ.
+    pub fn conversion(&self) -> Option<&Arc<Conversion>> {
+        self.conversion.as_ref()
+    }
+
+    /// A stored-form object as served (unchanged when the store does not convert).
+    pub fn to_served(&self, object: Value) -> Result<Value, ApiError> {
+        match &self.conversion {
+            Some(conversion) => conversion.to_external(object),
+            None => Ok(object),
+        }
+    }
+
+    /// A served-form object (a request body) as stored (unchanged when the store does not
+    /// convert).
+    pub fn to_storage(&self, object: Value) -> Result<Value, ApiError> {
+        match &self.conversion {
+            Some(conversion) => conversion.to_storage(object),
+            None => Ok(object),
+        }
+    }
+
+    /// A stored object's bytes as served.
+    pub fn served_stored(&self, stored: Stored) -> Result<Stored, ApiError> {
+        match &self.conversion {
+            Some(conversion) => Ok(Stored {
+                value: conversion.stored_to_external(&stored.value)?,
+                revision: stored.revision,
+            }),
+            None => Ok(stored),
+        }
+    }
+
+    /// Cached objects as served; passed through untouched when the store does not convert.
+    pub fn served_objects(&self, objects: Vec<Object>) -> Result<Vec<Object>, ApiError> {
+        match &self.conversion {
+            Some(conversion) => objects
+                .iter()
+                .map(|object| conversion.object_to_external(object))
+                .collect(),
+            None => Ok(objects),
+        }
+    }
+
+    /// The group and kind validation errors name: the stored kind's, as upstream validates the
+    /// internal object (an events.k8s.io/v1 Event is reported as `Event "x" is invalid`).
+    fn validated_kind(&self) -> (&str, &str) {
+        match &self.conversion {
+            Some(conversion) => (&conversion.storage().group, &conversion.storage().kind),
+            None => (&self.info.group, &self.info.kind),
         }
     }
 
@@ -148,14 +252,28 @@ impl Store {
         }
     }
 
-    /// Create an object. `object` has been decoded and checked against the URL.
+    /// Create an object. `object` has been decoded and checked against the URL, in the served
+    /// version; so is the result.
     pub async fn create(
+        &self,
+        namespace: Option<&str>,
+        object: Value,
+        options: WriteOptions,
+    ) -> Result<Value, ApiError> {
+        let created = self
+            .create_stored(namespace, self.to_storage(object)?, options)
+            .await?;
+        self.to_served(created)
+    }
+
+    async fn create_stored(
         &self,
         namespace: Option<&str>,
         mut object: Value,
         options: WriteOptions,
     ) -> Result<Value, ApiError> {
         self.prepare_for_create(namespace, &mut object)?;
+        let mut object = track_update(None, object, options.update_manager.as_deref(), None);
         let name = meta::name(&object).unwrap_or_default().to_owned();
         let key = self.key(namespace, &name);
         let bytes = encode(&object)?;
@@ -218,9 +336,10 @@ impl Store {
                     meta::set(object, "name", json!(generated));
                 }
                 None => {
+                    let (group, kind) = self.validated_kind();
                     return Err(ApiError::invalid(
-                        &self.info.group,
-                        &self.info.kind,
+                        group,
+                        kind,
                         "",
                         &[FieldError::required(
                             &FieldPath::new("metadata").child("name"),
@@ -256,10 +375,18 @@ impl Store {
         self.validate(object, None)
     }
 
+    /// The stored form's `apiVersion` and `kind`.
     fn set_type_meta(&self, object: &mut Value) {
+        let (api_version, kind) = match &self.conversion {
+            Some(conversion) => (
+                json!(conversion.storage_api_version()),
+                json!(conversion.storage().kind),
+            ),
+            None => (json!(self.info.api_version()), json!(self.info.kind)),
+        };
         if let Some(root) = object.as_object_mut() {
-            root.insert("apiVersion".into(), json!(self.info.api_version()));
-            root.insert("kind".into(), json!(self.info.kind));
+            root.insert("apiVersion".into(), api_version);
+            root.insert("kind".into(), kind);
         }
     }
 
@@ -274,7 +401,10 @@ impl Store {
             self.strategy.name_rule,
         );
         match old {
-            None => causes.extend((self.strategy.validate)(object)),
+            None => {
+                causes.extend((self.strategy.validate)(object));
+                causes.extend((self.strategy.validate_create)(object));
+            }
             Some((old, status_only)) => {
                 causes.extend(validation::meta::validate_object_meta_update(object, old));
                 if !status_only {
@@ -286,12 +416,8 @@ impl Store {
         if causes.is_empty() {
             Ok(())
         } else {
-            Err(ApiError::invalid(
-                &self.info.group,
-                &self.info.kind,
-                name,
-                &causes,
-            ))
+            let (group, kind) = self.validated_kind();
+            Err(ApiError::invalid(group, kind, name, &causes))
         }
     }
 
@@ -300,7 +426,7 @@ impl Store {
         &self,
         namespace: Option<&str>,
         name: &str,
-        mut object: Value,
+        object: Value,
         subresource: Option<&str>,
         options: WriteOptions,
     ) -> Result<Value, ApiError> {
@@ -310,37 +436,84 @@ impl Store {
                 meta::name(&object).unwrap_or_default()
             )));
         }
-        let expected = meta::resource_version(&object).map_err(|bad| {
-            ApiError::invalid(
-                &self.info.group,
-                &self.info.kind,
-                name,
-                &[FieldError::invalid(
-                    &FieldPath::new("metadata").child("resourceVersion"),
-                    bad.as_str(),
-                    "must be a number",
-                )],
-            )
-        })?;
-        self.set_type_meta(&mut object);
+        self.update_with(
+            namespace,
+            name,
+            subresource,
+            options,
+            |_| Ok(object.clone()),
+        )
+        .await
+    }
+
+    /// The update loop every write of an existing object runs (PUT, PATCH, scale): read the
+    /// current object, let `mutate` compute the new one from it, and compare-and-swap, retrying
+    /// with a fresh read when another writer got there first. A `metadata.resourceVersion` in the
+    /// computed object is a precondition (409 Conflict when it is not the current one, and then
+    /// no retry); without one the write is unconditional. An update that changes nothing writes
+    /// no new revision. `mutate` sees and returns the served version, and so does the result.
+    pub async fn update_with(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+        subresource: Option<&str>,
+        options: WriteOptions,
+        mut mutate: impl FnMut(&Value) -> Result<Value, ApiError>,
+    ) -> Result<Value, ApiError> {
         let key = self.key(namespace, name);
         for _ in 0..UPDATE_RETRIES {
             let current = self.get(namespace, name).await?;
+            let old = current.to_value()?;
+            let mut new = match &self.conversion {
+                Some(conversion) => {
+                    conversion.to_storage(mutate(&conversion.to_external(old.clone())?)?)?
+                }
+                None => mutate(&old)?,
+            };
+            if meta::name(&new).is_some_and(|n| n != name) {
+                return Err(ApiError::bad_request(format!(
+                    "the name of the object ({}) does not match the name on the URL ({name})",
+                    meta::name(&new).unwrap_or_default()
+                )));
+            }
+            let expected = meta::resource_version(&new).map_err(|bad| {
+                ApiError::invalid(
+                    &self.info.group,
+                    &self.info.kind,
+                    name,
+                    &[FieldError::invalid(
+                        &FieldPath::new("metadata").child("resourceVersion"),
+                        bad.as_str(),
+                        "must be a number",
+                    )],
+                )
+            })?;
             if let Some(expected) = expected
                 && expected != current.revision
             {
                 return Err(self.conflict(name));
             }
-            let old = current.to_value()?;
-            let mut new = object.clone();
+            self.set_type_meta(&mut new);
             self.prepare_for_update(&mut new, &old, subresource)?;
+            let mut new = track_update(
+                Some(&old),
+                new,
+                options.update_manager.as_deref(),
+                subresource,
+            );
             let bytes = encode(&new)?;
             if bytes == current.value {
                 // Nothing changed: no new revision, as upstream.
-                return current.to_value();
+                return self.to_served(old);
             }
             if options.dry_run {
-                return Ok(new);
+                // As upstream, a dry run answers with the revision it read.
+                meta::set(
+                    &mut new,
+                    "resourceVersion",
+                    json!(current.revision.to_string()),
+                );
+                return self.to_served(new);
             }
             match self
                 .backend
@@ -349,9 +522,11 @@ impl Store {
             {
                 Ok(revision) => {
                     meta::set(&mut new, "resourceVersion", json!(revision.to_string()));
-                    return Ok(new);
+                    return self.to_served(new);
                 }
                 Err(StorageError::Conflict { .. }) if expected.is_none() => continue,
+                // The precondition held when read but a writer slipped in before the swap: a
+                // retry would now fail the precondition anyway.
                 Err(StorageError::Conflict { .. }) => return Err(self.conflict(name)),
                 Err(StorageError::NotFound { .. }) => return Err(self.not_found(name)),
                 Err(error) => return Err(storage_error(error)),
@@ -447,80 +622,75 @@ impl Store {
             meta::remove(new, "generation");
         }
         (self.strategy.default)(new);
-        if !subresource_status {
+        if subresource_status {
+            (self.strategy.prepare_status_update)(new, old);
+        } else {
             (self.strategy.prepare_update)(new, old);
         }
         self.validate(new, Some((old, subresource_status)))
     }
 
-    /// Delete an object, or mark it when it has finalizers.
+    /// Delete an object, or only mark it for deletion: pods with a grace period, objects with
+    /// finalizers (including those a propagation policy adds for the garbage collector). See
+    /// [`deletion::plan`] for the rules; this runs them in a compare-and-swap loop. The object
+    /// returned is in the served version.
     pub async fn delete(
         &self,
         namespace: Option<&str>,
         name: &str,
-        preconditions: &Preconditions,
-        options: WriteOptions,
+        options: &DeleteOptions,
+    ) -> Result<Deleted, ApiError> {
+        Ok(match self.delete_stored(namespace, name, options).await? {
+            Deleted::Gone(object) => Deleted::Gone(self.to_served(object)?),
+            Deleted::Marked(object) => Deleted::Marked(self.to_served(object)?),
+        })
+    }
+
+    async fn delete_stored(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+        options: &DeleteOptions,
     ) -> Result<Deleted, ApiError> {
         let key = self.key(namespace, name);
         for _ in 0..UPDATE_RETRIES {
             let current = self.get(namespace, name).await?;
             let object = current.to_value()?;
-            if let Some(uid) = &preconditions.uid {
-                let actual = meta::string(&object, "uid").unwrap_or_default();
-                if uid != actual {
-                    return Err(ApiError::conflict(
-                        &self.info.group,
-                        &self.info.plural,
-                        name,
-                        &format!(
-                            "Precondition failed: UID in precondition: {uid}, UID in object meta: {actual}"
-                        ),
-                    ));
-                }
-            }
-            if let Some(rv) = &preconditions.resource_version
-                && *rv != current.revision.to_string()
-            {
-                return Err(ApiError::conflict(
-                    &self.info.group,
-                    &self.info.plural,
-                    name,
-                    &format!(
-                        "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
-                        current.revision
-                    ),
-                ));
-            }
-            if !meta::finalizers(&object).is_empty() {
-                if meta::string(&object, "deletionTimestamp").is_some() {
-                    return Ok(Deleted::Marked(object));
-                }
-                let mut marked = object.clone();
-                meta::remove(&mut marked, "resourceVersion");
-                meta::set(&mut marked, "deletionTimestamp", json!(meta::now_rfc3339()));
-                meta::set(&mut marked, "deletionGracePeriodSeconds", json!(0));
-                if options.dry_run {
-                    return Ok(Deleted::Marked(marked));
-                }
-                match self
-                    .backend
-                    .update(&key, encode(&marked)?, current.revision, None)
-                    .await
-                {
-                    Ok(revision) => {
-                        meta::set(&mut marked, "resourceVersion", json!(revision.to_string()));
-                        return Ok(Deleted::Marked(marked));
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let (write, delete) = match deletion::plan(&self.info, &object, options, now)? {
+                deletion::Plan::Mark(marked) => (Some(marked), false),
+                deletion::Plan::DeleteNow { write } => (write, true),
+            };
+            let mut revision = current.revision;
+            let mut last = object;
+            if let Some(mut new) = write {
+                let bytes = encode(&new)?;
+                if bytes != current.value && !options.dry_run {
+                    match self.backend.update(&key, bytes, revision, None).await {
+                        Ok(written) => revision = written,
+                        Err(StorageError::Conflict { .. }) => continue,
+                        Err(StorageError::NotFound { .. }) => return Err(self.not_found(name)),
+                        Err(error) => return Err(storage_error(error)),
                     }
-                    Err(StorageError::Conflict { .. }) => continue,
-                    Err(StorageError::NotFound { .. }) => return Err(self.not_found(name)),
-                    Err(error) => return Err(storage_error(error)),
                 }
+                meta::set(&mut new, "resourceVersion", json!(revision.to_string()));
+                last = new;
+            }
+            if !delete {
+                return Ok(Deleted::Marked(last));
             }
             if options.dry_run {
-                return Ok(Deleted::Gone(object));
+                return Ok(Deleted::Gone(last));
             }
-            match self.backend.delete(&key, Some(current.revision)).await {
-                Ok(_) => return Ok(Deleted::Gone(object)),
+            match self.backend.delete(&key, Some(revision)).await {
+                Ok(_) => return Ok(Deleted::Gone(last)),
+                // After writing a pod's last state, someone else (a kubelet) may have finished
+                // the deletion first: that is what we wanted, as upstream tolerates.
+                Err(StorageError::NotFound { .. }) if revision != current.revision => {
+                    return Ok(Deleted::Gone(last));
+                }
                 Err(StorageError::Conflict { .. }) => continue,
                 Err(StorageError::NotFound { .. }) => return Err(self.not_found(name)),
                 Err(error) => return Err(storage_error(error)),

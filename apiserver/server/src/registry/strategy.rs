@@ -30,8 +30,14 @@ pub struct Strategy {
     /// The kind's PrepareForUpdate, after defaulting: carry over from the old object (the second
     /// argument) what the main resource may not change.
     pub prepare_update: fn(&mut Value, &Value),
+    /// The kind's status strategy's PrepareForUpdate, on an update of the status subresource
+    /// (new, old), after everything but the status was carried over from the old object.
+    pub prepare_status_update: fn(&mut Value, &Value),
     /// The kind's own validation of an object (on create and update).
     pub validate: fn(&Value) -> Vec<FieldError>,
+    /// Checks only a create makes, on top of [`Strategy::validate`] (events.k8s.io/v1's strict
+    /// rules, which upstream applies by request version).
+    pub validate_create: fn(&Value) -> Vec<FieldError>,
     /// The kind's checks of an update (new, old), on top of [`Strategy::validate`].
     pub validate_update: fn(&Value, &Value) -> Vec<FieldError>,
 }
@@ -59,6 +65,8 @@ pub struct KindHooks {
     pub prepare_create: fn(&mut Value),
     /// See [`Strategy::prepare_update`].
     pub prepare_update: fn(&mut Value, &Value),
+    /// See [`Strategy::prepare_status_update`].
+    pub prepare_status_update: fn(&mut Value, &Value),
     /// See [`Strategy::validate`].
     pub validate: fn(&Value) -> Vec<FieldError>,
     /// See [`Strategy::validate_update`].
@@ -70,6 +78,7 @@ pub const NO_HOOKS: KindHooks = KindHooks {
     default: no_defaults,
     prepare_create: no_prepare_create,
     prepare_update: no_prepare_update,
+    prepare_status_update: no_prepare_update,
     validate: no_validation,
     validate_update: no_update_validation,
 };
@@ -81,6 +90,7 @@ pub const KIND_HOOKS: &[((&str, &str), KindHooks)] = &[
         KindHooks {
             default: defaults::core::pod,
             prepare_create: defaults::core::pod_prepare_create,
+            prepare_status_update: defaults::core::pod_prepare_status_update,
             validate: validation::core::pod,
             validate_update: validation::core::pod_update,
             ..NO_HOOKS
@@ -228,6 +238,13 @@ pub const KIND_HOOKS: &[((&str, &str), KindHooks)] = &[
         KindHooks {
             default: defaults::batch::cron_job,
             validate: validation::batch::cron_job,
+            ..NO_HOOKS
+        },
+    ),
+    (
+        ("autoscaling", "HorizontalPodAutoscaler"),
+        KindHooks {
+            default: defaults::other::horizontal_pod_autoscaler,
             ..NO_HOOKS
         },
     ),
@@ -403,7 +420,9 @@ pub fn for_resource(info: &ResourceInfo) -> Strategy {
         default: hooks.default,
         prepare_create: hooks.prepare_create,
         prepare_update: hooks.prepare_update,
+        prepare_status_update: hooks.prepare_status_update,
         validate: hooks.validate,
+        validate_create: no_validation,
         validate_update: hooks.validate_update,
     }
 }

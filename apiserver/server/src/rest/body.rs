@@ -20,12 +20,24 @@ pub(crate) struct Decoded {
     pub warnings: Vec<String>,
 }
 
-/// Decode an object for `context`'s resource (or, with `expected_kind`, another kind, e.g.
-/// DeleteOptions).
+/// Decode an object of `context`'s resource.
 pub(crate) fn decode_object(context: &Context<'_>, body: &Bytes) -> Result<Decoded, ApiError> {
     let info = &context.store.info;
+    decode_object_as(context, body, &info.api_version(), &info.kind)
+}
+
+/// Decode an object of another kind than the resource's own, e.g. the `autoscaling/v1` `Scale`
+/// of a scale subresource.
+pub(crate) fn decode_object_as(
+    context: &Context<'_>,
+    body: &Bytes,
+    expected_api_version: &str,
+    expected_kind: &str,
+) -> Result<Decoded, ApiError> {
     let mut object = decode_value(context, body)?;
-    let expected_api_version = info.api_version();
+    let version = expected_api_version
+        .rsplit_once('/')
+        .map_or(expected_api_version, |(_, version)| version);
     let root = object
         .as_object_mut()
         .ok_or_else(|| ApiError::bad_request("the body of the request must be a JSON object"))?;
@@ -38,25 +50,20 @@ pub(crate) fn decode_object(context: &Context<'_>, body: &Bytes) -> Result<Decod
         _ => {}
     }
     match root.get("kind").and_then(Value::as_str) {
-        Some(given) if !given.is_empty() && given != info.kind => {
+        Some(given) if !given.is_empty() && given != expected_kind => {
             return Err(ApiError::bad_request(format!(
-                "the kind in the data ({given}) does not match the expected kind ({})",
-                info.kind
+                "the kind in the data ({given}) does not match the expected kind ({expected_kind})"
             )));
         }
         _ => {}
     }
-    root.insert(
-        "apiVersion".into(),
-        Value::String(expected_api_version.clone()),
-    );
-    root.insert("kind".into(), Value::String(info.kind.clone()));
+    root.insert("apiVersion".into(), Value::from(expected_api_version));
+    root.insert("kind".into(), Value::from(expected_kind));
     let mut warnings = Vec::new();
-    if let Some(kind) = typed::lookup(&expected_api_version, &info.kind) {
+    if let Some(kind) = typed::lookup(expected_api_version, expected_kind) {
         let normalized = (kind.normalize)(&object).map_err(|e| {
             ApiError::bad_request(format!(
-                "{} in version \"{}\" cannot be handled as a {}: {e}",
-                info.kind, info.version, info.kind
+                "{expected_kind} in version \"{version}\" cannot be handled as a {expected_kind}: {e}"
             ))
         })?;
         let mut problems: Vec<String> = typed::unknown_fields(&object, &normalized)
@@ -75,10 +82,7 @@ pub(crate) fn decode_object(context: &Context<'_>, body: &Bytes) -> Result<Decod
                 FieldValidation::Strict => {
                     let list = problems;
                     return Err(ApiError::bad_request(format!(
-                        "{} in version \"{}\" cannot be handled as a {}: strict decoding error: {}",
-                        info.kind,
-                        info.version,
-                        info.kind,
+                        "{expected_kind} in version \"{version}\" cannot be handled as a {expected_kind}: strict decoding error: {}",
                         list.join(", ")
                     )));
                 }

@@ -4,7 +4,9 @@
 mod body;
 mod discovery;
 mod list;
+mod patch;
 mod query;
+mod scale;
 mod table;
 mod virtual_resources;
 mod watch;
@@ -66,7 +68,12 @@ async fn dispatch(app: &Arc<AppState>, request: Request) -> Result<Response, Api
                     .store(&request.group, &request.version, &request.resource)
             else {
                 let user = parts.extensions.get::<crate::authn::UserInfo>();
-                return virtual_resources::serve(&request, user, &parts.headers);
+                return virtual_resources::serve(
+                    &app.registry.catalog(),
+                    &request,
+                    user,
+                    &parts.headers,
+                );
             };
             let verb = request.verb.ok_or_else(|| {
                 ApiError::method_not_supported(
@@ -88,9 +95,16 @@ async fn dispatch(app: &Arc<AppState>, request: Request) -> Result<Response, Api
                 None
             };
             if let Some(sub) = request.subresource.as_deref()
-                && (store.info.subresource(sub).is_none() || !matches!(sub, "status"))
+                && (store.info.subresource(sub).is_none() || !matches!(sub, "status" | "scale"))
             {
                 return Err(crate::app::not_found_path());
+            }
+            // A resource served in another version than its storage version selects by the
+            // stored kind's field names.
+            let mut query = query;
+            if let Some(conversion) = store.conversion() {
+                query.field_selector =
+                    conversion.field_selector_to_storage(&query.field_selector)?;
             }
             let context = Context {
                 registry: &app.registry,
@@ -100,6 +114,11 @@ async fn dispatch(app: &Arc<AppState>, request: Request) -> Result<Response, Api
                 query: &query,
                 headers: &parts.headers,
             };
+            // The scale subresource is its own kind (Scale). Its PATCH goes with PATCH below,
+            // which must patch `scale::read`'s Scale and hand the result to `scale::write`.
+            if request.subresource.as_deref() == Some("scale") && verb != Verb::Patch {
+                return scale::serve(&context, verb, body).await;
+            }
             match verb {
                 Verb::Get => list::get(&context).await,
                 Verb::List => list::list(&context).await,
@@ -110,11 +129,7 @@ async fn dispatch(app: &Arc<AppState>, request: Request) -> Result<Response, Api
                 Verb::DeleteCollection => {
                     write::delete_collection(&context, read_body(body).await?).await
                 }
-                Verb::Patch => Err(ApiError::new(
-                    405,
-                    tugboat_machinery::status::StatusReason::MethodNotAllowed,
-                    "PATCH is not implemented by tugboat yet",
-                )),
+                Verb::Patch => patch::patch(&context, read_body(body).await?).await,
             }
         }
     }
@@ -150,6 +165,30 @@ impl Context<'_> {
         .ok_or_else(|| ApiError::not_acceptable(&["application/json", "application/yaml"]))
     }
 
+    /// Who a write is recorded for in `managedFields`: `fieldManager`, else the client's
+    /// `User-Agent` up to its first `/` (upstream's `managerOrUserAgent`), at most 128 characters.
+    pub fn field_manager(&self) -> String {
+        if let Some(manager) = &self.query.field_manager {
+            return manager.clone();
+        }
+        let agent = self.header(header::USER_AGENT).unwrap_or_default();
+        agent
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .take(128)
+            .collect()
+    }
+
+    /// Options of a write that is recorded in `managedFields` as an `Update`.
+    pub fn write_options(&self) -> crate::registry::store::WriteOptions {
+        crate::registry::store::WriteOptions {
+            dry_run: self.query.dry_run,
+            update_manager: Some(self.field_manager()),
+        }
+    }
+
     /// The object name from the URL (present for get, update and delete).
     pub fn name(&self) -> &str {
         self.request.name.as_deref().unwrap_or_default()
@@ -168,6 +207,15 @@ pub(crate) fn respond_value(
     value: &Value,
     format: &ResponseFormat,
 ) -> Result<Response, ApiError> {
+    // Tables are built as meta.k8s.io/v1; a client that asked for v1beta1 gets that version.
+    let versioned;
+    let value = match &format.shape {
+        Shape::Table { version } if version != "v1" => {
+            versioned = table::with_version(value, version);
+            &versioned
+        }
+        _ => value,
+    };
     let body = match format.encoding {
         Encoding::Yaml => serde_norway::to_string(value)
             .map_err(|e| ApiError::internal(&format!("encoding YAML: {e}")))?

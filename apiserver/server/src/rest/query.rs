@@ -58,6 +58,8 @@ pub struct Query {
     pub field_validation: FieldValidation,
     /// `fieldManager`.
     pub field_manager: Option<String>,
+    /// `force` (server-side apply only).
+    pub force: Option<bool>,
     /// `includeObject` for Tables: `None`, `Metadata` (default) or `Object`.
     pub include_object: String,
     /// `gracePeriodSeconds`.
@@ -95,6 +97,7 @@ impl Query {
             dry_run: false,
             field_validation: FieldValidation::Warn,
             field_manager: None,
+            force: None,
             include_object: "Metadata".to_owned(),
             grace_period_seconds: None,
             propagation_policy: None,
@@ -192,6 +195,7 @@ impl Query {
                     query.propagation_policy = Some(value.to_owned())
                 }
                 "pretty" => query.pretty = parse_bool("pretty", value)?,
+                "force" => query.force = Some(parse_bool("force", value)?),
                 _ => {}
             }
         }

@@ -1,4 +1,5 @@
-//! WATCH: a chunked stream of `{"type":...,"object":...}` lines served from the watch cache.
+//! WATCH: a chunked stream of `{"type":...,"object":...}` lines served from the watch cache, or of
+//! length-prefixed protobuf `WatchEvent` frames (`application/vnd.kubernetes.protobuf;stream=watch`).
 //!
 //! Without a resourceVersion (or with `0`) the stream starts with the current state as ADDED
 //! events; with `sendInitialEvents=true` that state ends with a bookmark annotated
@@ -7,7 +8,7 @@
 //! relists. The producer writes into a small bounded channel, so a slow client slows only its
 //! own task, and the cursor holds no buffer of its own.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use axum::{body::Body, response::Response};
 use bytes::Bytes;
@@ -25,6 +26,7 @@ use super::{
 use crate::{
     cache::{Change, Object},
     negotiate::{self, Encoding, Offers, Shape},
+    registry::conversion::Conversion,
     stored,
 };
 
@@ -55,10 +57,16 @@ pub(crate) async fn watch(context: &Context<'_>) -> Result<Response, ApiError> {
         Shape::Table { version } => Some(version),
         _ => None,
     });
-    if table_version.is_none() {
-        negotiate::watch_encoding(accept, false)
-            .ok_or_else(|| ApiError::not_acceptable(&["application/json"]))?;
-    }
+    let protobuf_offered =
+        tugboat_protobuf::has_protobuf(&store.info.api_version(), &store.info.kind);
+    let protobuf = match table_version {
+        Some(_) => false,
+        None => {
+            negotiate::watch_encoding(accept, protobuf_offered).ok_or_else(|| {
+                ApiError::not_acceptable(&["application/json", PROTOBUF_WATCH_MEDIA_TYPE])
+            })? == Encoding::Protobuf
+        }
+    };
     super::check_field_selector(&store.info, &query.field_selector)?;
     let requested = query.revision()?;
     if let Some(send) = query.send_initial_events {
@@ -105,10 +113,12 @@ pub(crate) async fn watch(context: &Context<'_>) -> Result<Response, ApiError> {
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(CHANNEL_DEPTH);
 
     let encoder = EventEncoder {
+        protobuf,
         table_version,
         include_object,
         kind: info.kind.clone(),
         api_version: info.api_version(),
+        conversion: store.conversion().cloned(),
     };
     let opened = store
         .cache
@@ -171,10 +181,14 @@ pub(crate) async fn watch(context: &Context<'_>) -> Result<Response, ApiError> {
     let stream = tokio_stream::wrappers::ReceiverStream::new(rx);
     let mut response = Response::new(Body::from_stream(stream));
     *response.status_mut() = StatusCode::OK;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(Encoding::Json.media_type()),
-    );
+    let media_type = if protobuf {
+        PROTOBUF_WATCH_MEDIA_TYPE
+    } else {
+        Encoding::Json.media_type()
+    };
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
     response.headers_mut().insert(
         header::TRANSFER_ENCODING,
         HeaderValue::from_static("chunked"),
@@ -182,12 +196,19 @@ pub(crate) async fn watch(context: &Context<'_>) -> Result<Response, ApiError> {
     Ok(response)
 }
 
-/// Turns cache changes into watch lines.
+/// The content type of protobuf watch streams.
+const PROTOBUF_WATCH_MEDIA_TYPE: &str = "application/vnd.kubernetes.protobuf;stream=watch";
+
+/// Turns cache changes into watch lines (JSON) or frames (protobuf).
 struct EventEncoder {
+    /// Length-prefixed protobuf frames rather than JSON lines.
+    protobuf: bool,
     table_version: Option<String>,
     include_object: String,
     kind: String,
     api_version: String,
+    /// For a resource served in another version than its storage version.
+    conversion: Option<Arc<Conversion>>,
 }
 
 impl EventEncoder {
@@ -209,23 +230,54 @@ impl EventEncoder {
     /// One event line; `revision` overrides the object's resourceVersion (deletes).
     fn event(&self, kind: &str, object: &Object, revision: Option<i64>) -> Bytes {
         let revision = revision.unwrap_or(object.revision);
+        // Objects go out in the served version; Table cells are printed from the stored form
+        // (converted below for `includeObject=Object`).
+        let converted;
+        let object = match (&self.conversion, &self.table_version) {
+            (Some(conversion), None) => match conversion.object_to_external(object) {
+                Ok(served) => {
+                    converted = served;
+                    &converted
+                }
+                Err(error) => return self.error(&error),
+            },
+            _ => object,
+        };
+        if self.protobuf {
+            let mut with_rv = Vec::with_capacity(object.value.len() + 32);
+            stored::with_resource_version(&object.value, revision, &mut with_rv);
+            return match serde_json::from_slice::<Value>(&with_rv) {
+                Ok(value) => self.frame(kind, &value),
+                Err(error) => self.error(&ApiError::internal(&format!(
+                    "stored object is not valid JSON: {error}"
+                ))),
+            };
+        }
         let mut line = Vec::with_capacity(object.value.len() + 64);
         line.extend_from_slice(b"{\"type\":\"");
         line.extend_from_slice(kind.as_bytes());
         line.extend_from_slice(b"\",\"object\":");
         match &self.table_version {
             None => stored::with_resource_version(&object.value, revision, &mut line),
-            Some(_) => {
+            Some(version) => {
                 let mut with_rv = Vec::new();
                 stored::with_resource_version(&object.value, revision, &mut with_rv);
                 let value: Value = serde_json::from_slice(&with_rv).unwrap_or(Value::Null);
-                let table = table::table_for_watch(
+                let mut table = table::table_for_watch(
                     &value,
                     revision,
                     &self.include_object,
                     &self.api_version,
                     &self.kind,
                 );
+                if let Some(conversion) = &self.conversion
+                    && let Err(error) = conversion.table_to_external(&mut table)
+                {
+                    return self.error(&error);
+                }
+                if version != "v1" {
+                    table = table::with_version(&table, version);
+                }
                 line.extend_from_slice(table.to_string().as_bytes());
             }
         }
@@ -243,14 +295,37 @@ impl EventEncoder {
             "apiVersion": self.api_version,
             "metadata": metadata,
         });
+        if self.protobuf {
+            return self.frame("BOOKMARK", &object);
+        }
         let line = json!({ "type": "BOOKMARK", "object": object });
         Bytes::from(format!("{line}\n"))
     }
 
     fn error(&self, error: &ApiError) -> Bytes {
+        if self.protobuf {
+            let status: Value = serde_json::from_str(&error.to_json()).unwrap_or(Value::Null);
+            return self.frame("ERROR", &status);
+        }
         let mut line = b"{\"type\":\"ERROR\",\"object\":".to_vec();
         line.extend_from_slice(error.to_json().as_bytes());
         line.extend_from_slice(b"}\n");
         Bytes::from(line)
+    }
+
+    /// One protobuf frame. An object the transcoder cannot encode ends the stream with an ERROR
+    /// frame rather than a frame the client cannot read (every kind served here has a message).
+    fn frame(&self, event_type: &str, object: &Value) -> Bytes {
+        match tugboat_protobuf::encode_watch_event(event_type, object) {
+            Ok(frame) => Bytes::from(frame),
+            Err(error) => {
+                tracing::warn!(%error, kind = %self.kind, "encoding a protobuf watch event");
+                let status = ApiError::internal(&format!("encoding a watch event: {error}"));
+                let status: Value = serde_json::from_str(&status.to_json()).unwrap_or(Value::Null);
+                tugboat_protobuf::encode_watch_event("ERROR", &status)
+                    .map(Bytes::from)
+                    .unwrap_or_default()
+            }
+        }
     }
 }

@@ -4,24 +4,23 @@ use axum::response::Response;
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
 use serde_json::{Value, json};
-use tugboat_machinery::status::ApiError;
+use tugboat_machinery::status::{ApiError, FieldError, FieldPath};
 
 use super::{Context, body, respond_value};
 use crate::{
     negotiate::ResponseFormat,
     registry::{
+        deletion::{DeleteOptions, Propagation},
         meta,
-        store::{Deleted, Preconditions, WriteOptions},
+        store::{Deleted, WriteOptions},
     },
 };
 
 fn write_options(context: &Context<'_>) -> WriteOptions {
-    WriteOptions {
-        dry_run: context.query.dry_run,
-    }
+    context.write_options()
 }
 
-fn with_warnings(mut response: Response, warnings: &[String]) -> Response {
+pub(super) fn with_warnings(mut response: Response, warnings: &[String]) -> Response {
     for warning in warnings {
         let text = format!(
             "299 - \"{}\"",
@@ -49,17 +48,31 @@ pub(crate) async fn create(context: &Context<'_>, body: Bytes) -> Result<Respons
     }
     let format = format(context)?;
     let decoded = body::decode_object(context, &body)?;
+    let created = create_object(context, decoded.object, write_options(context)).await?;
+    Ok(with_warnings(
+        respond_value(StatusCode::CREATED, &created, &format)?,
+        &decoded.warnings,
+    ))
+}
+
+/// Create a decoded object: the namespace admission check, ClusterIP and NodePort allocation for
+/// Services (released again if the create fails), then the store. Shared by POST and by
+/// server-side apply's create-on-apply.
+pub(super) async fn create_object(
+    context: &Context<'_>,
+    mut object: Value,
+    options: WriteOptions,
+) -> Result<Value, ApiError> {
     if let Some(namespace) = context.namespace {
-        let name = meta::name(&decoded.object).unwrap_or_default();
+        let name = meta::name(&object).unwrap_or_default();
         context
             .registry
             .check_namespace_for_create(namespace, &context.store.info, name)
             .await?;
     }
-    let mut object = decoded.object;
     let is_service = context.store.info.group.is_empty() && context.store.info.plural == "services";
     let allocated = match (is_service, context.namespace) {
-        (true, Some(namespace)) if !context.query.dry_run => {
+        (true, Some(namespace)) if !options.dry_run => {
             context
                 .registry
                 .allocate_service(namespace, &mut object)
@@ -67,21 +80,17 @@ pub(crate) async fn create(context: &Context<'_>, body: Bytes) -> Result<Respons
         }
         _ => Vec::new(),
     };
-    let created = match context
+    match context
         .store
-        .create(context.namespace, object, write_options(context))
+        .create(context.namespace, object, options)
         .await
     {
-        Ok(created) => created,
+        Ok(created) => Ok(created),
         Err(error) => {
             context.registry.release_ips(&allocated).await;
-            return Err(error);
+            Err(error)
         }
-    };
-    Ok(with_warnings(
-        respond_value(StatusCode::CREATED, &created, &format)?,
-        &decoded.warnings,
-    ))
+    }
 }
 
 /// PUT: replace (also of the status subresource).
@@ -114,70 +123,76 @@ fn returns_deleted_object(group: &str, plural: &str) -> bool {
     )
 }
 
-/// DeleteOptions from the body and the query.
-struct DeleteRequest {
-    preconditions: Preconditions,
-    dry_run: bool,
-}
-
-fn delete_request(context: &Context<'_>, body: &Bytes) -> Result<DeleteRequest, ApiError> {
-    let mut request = DeleteRequest {
-        preconditions: Preconditions::default(),
+/// DeleteOptions from the query, overridden by the body's where it sets them.
+fn delete_options(context: &Context<'_>, body: &Bytes) -> Result<DeleteOptions, ApiError> {
+    let mut options = DeleteOptions {
+        grace_period_seconds: context.query.grace_period_seconds,
         dry_run: context.query.dry_run,
+        ..DeleteOptions::default()
     };
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(request);
-    }
-    let options = body::decode_value(context, body)?;
-    if !options.is_object() {
-        return Err(ApiError::bad_request("DeleteOptions must be a JSON object"));
-    }
-    if let Some(pre) = options.get("preconditions") {
-        request.preconditions.uid = pre.get("uid").and_then(Value::as_str).map(str::to_owned);
-        request.preconditions.resource_version = pre
-            .get("resourceVersion")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-    }
-    match options.get("dryRun").and_then(Value::as_array) {
-        Some(values) if values.iter().any(|v| v == "All") => request.dry_run = true,
-        Some(values) if !values.is_empty() => {
-            return Err(ApiError::bad_request(
-                "Invalid dryRun value: only \"All\" is supported",
-            ));
+    let mut policy = context.query.propagation_policy.clone();
+    if !body.iter().all(u8::is_ascii_whitespace) {
+        let given = body::decode_value(context, body)?;
+        if !given.is_object() {
+            return Err(ApiError::bad_request("DeleteOptions must be a JSON object"));
         }
-        _ => {}
+        if let Some(pre) = given.get("preconditions") {
+            options.uid = pre.get("uid").and_then(Value::as_str).map(str::to_owned);
+            options.resource_version = pre
+                .get("resourceVersion")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+        }
+        match given.get("dryRun").and_then(Value::as_array) {
+            Some(values) if values.iter().any(|v| v == "All") => options.dry_run = true,
+            Some(values) if !values.is_empty() => {
+                return Err(ApiError::bad_request(
+                    "Invalid dryRun value: only \"All\" is supported",
+                ));
+            }
+            _ => {}
+        }
+        if let Some(grace) = given.get("gracePeriodSeconds").filter(|v| !v.is_null()) {
+            options.grace_period_seconds =
+                Some(grace.as_i64().ok_or_else(|| {
+                    ApiError::bad_request("gracePeriodSeconds must be an integer")
+                })?);
+        }
+        if let Some(given_policy) = given.get("propagationPolicy").and_then(Value::as_str) {
+            policy = Some(given_policy.to_owned());
+        }
+        options.orphan_dependents = given.get("orphanDependents").and_then(Value::as_bool);
     }
-    if let Some(policy) = options.get("propagationPolicy").and_then(Value::as_str)
-        && !matches!(policy, "Orphan" | "Background" | "Foreground")
-    {
-        return Err(ApiError::bad_request(format!(
-            "propagationPolicy: Unsupported value: \"{policy}\": supported values: \"Foreground\", \"Background\", \"Orphan\""
-        )));
+    if let Some(policy) = policy {
+        options.propagation = Some(Propagation::parse(&policy).ok_or_else(|| {
+            ApiError::invalid(
+                "meta.k8s.io",
+                "DeleteOptions",
+                "",
+                &[FieldError::not_supported(
+                    &FieldPath::new("propagationPolicy"),
+                    policy.as_str(),
+                    &["Foreground", "Background", "Orphan"],
+                )],
+            )
+        })?);
     }
-    Ok(request)
+    Ok(options)
 }
 
 /// DELETE of one object.
 pub(crate) async fn delete(context: &Context<'_>, body: Bytes) -> Result<Response, ApiError> {
     let format = format(context)?;
-    let request = delete_request(context, &body)?;
+    let options = delete_options(context, &body)?;
     let info = &context.store.info;
     let outcome = context
         .store
-        .delete(
-            context.namespace,
-            context.name(),
-            &request.preconditions,
-            WriteOptions {
-                dry_run: request.dry_run,
-            },
-        )
+        .delete(context.namespace, context.name(), &options)
         .await?;
     if let Deleted::Gone(object) = &outcome
         && info.group.is_empty()
         && info.plural == "services"
-        && !request.dry_run
+        && !options.dry_run
     {
         let ips = crate::registry::service_ips::cluster_ips(object);
         context.registry.release_ips(&ips).await;
@@ -214,8 +229,9 @@ pub(crate) async fn delete_collection(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let format = format(context)?;
-    let request = delete_request(context, &body)?;
+    let options = delete_options(context, &body)?;
     let store = context.store;
+    let is_service = store.info.group.is_empty() && store.info.plural == "services";
     store
         .cache
         .wait_for(0, super::list::FRESHNESS_TIMEOUT)
@@ -235,17 +251,17 @@ pub(crate) async fn delete_collection(
         let namespace = (!object.attributes.namespace.is_empty())
             .then_some(object.attributes.namespace.as_str());
         let outcome = store
-            .delete(
-                namespace,
-                &object.attributes.name,
-                &Preconditions::default(),
-                WriteOptions {
-                    dry_run: request.dry_run,
-                },
-            )
+            .delete(namespace, &object.attributes.name, &options)
             .await;
         match outcome {
-            Ok(Deleted::Gone(value) | Deleted::Marked(value)) => items.push(value),
+            Ok(Deleted::Gone(value)) => {
+                if is_service && !options.dry_run {
+                    let ips = crate::registry::service_ips::cluster_ips(&value);
+                    context.registry.release_ips(&ips).await;
+                }
+                items.push(value);
+            }
+            Ok(Deleted::Marked(value)) => items.push(value),
             // Deleted meanwhile by someone else: that is what we wanted.
             Err(error) if error.code == 404 => {}
             Err(error) => return Err(error),

@@ -269,6 +269,7 @@ pub fn pod(pod: &mut Value) {
             requests_from_limits(container);
         }
     }
+    pod_level_requests_from_limits(spec);
     if let Some(map) = spec.as_object_mut() {
         or_set(map, "enableServiceLinks", json!(true));
     }
@@ -313,6 +314,97 @@ fn requests_from_limits(container: &mut Value) {
     }
 }
 
+/// Pod-level requests (upstream `defaultPodRequests`, after the containers' defaults): when the pod
+/// sets limits, a supported resource with a pod limit but no pod request and no container request
+/// gets the limit as its request.
+///
+/// Upstream also defaults a pod request to the containers' aggregated requests when they set one,
+/// and pod limits from the containers' limits; that needs quantity arithmetic and is not done yet.
+fn pod_level_requests_from_limits(spec: &mut Value) {
+    let Some(limits) = spec
+        .get("resources")
+        .and_then(|r| r.get("limits"))
+        .and_then(Value::as_object)
+        .filter(|l| !l.is_empty())
+        .cloned()
+    else {
+        return;
+    };
+    let container_requests = |name: &str| {
+        ["containers", "initContainers"].iter().any(|key| {
+            spec.get(*key)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|c| {
+                    c.get("resources")
+                        .and_then(|r| r.get("requests"))
+                        .and_then(|r| r.get(name))
+                        .is_some()
+                })
+        })
+    };
+    let defaults: Vec<(String, Value)> = limits
+        .into_iter()
+        .filter(|(name, _)| is_pod_level_resource(name) && !container_requests(name))
+        .collect();
+    let Some(resources) = spec.get_mut("resources").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let requests = resources
+        .entry("requests")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if requests.is_null() {
+        *requests = Value::Object(Map::new());
+    }
+    if let Some(requests) = requests.as_object_mut() {
+        for (name, quantity) in defaults {
+            requests.entry(name).or_insert(quantity);
+        }
+    }
+}
+
+/// Upstream's `IsSupportedPodLevelResource`: CPU, memory and huge pages.
+fn is_pod_level_resource(name: &str) -> bool {
+    matches!(name, "cpu" | "memory") || name.starts_with("hugepages-")
+}
+
+/// Upstream's `IsPodLevelResourcesSet`: pod-level requests or limits name a supported resource.
+fn pod_level_resources_set(resources: &Value) -> bool {
+    ["requests", "limits"].iter().any(|key| {
+        resources
+            .get(*key)
+            .and_then(Value::as_object)
+            .is_some_and(|list| list.keys().any(|name| is_pod_level_resource(name)))
+    })
+}
+
+/// PodStatusStrategy.PrepareForUpdate: the QoS class is set once, at creation; a status update
+/// that leaves it out keeps the old one (old kubelets dropped it).
+pub fn pod_prepare_status_update(pod: &mut Value, old: &Value) {
+    let Some(qos) = old
+        .get("status")
+        .and_then(|s| s.get("qosClass"))
+        .filter(|q| q.as_str().is_some_and(|q| !q.is_empty()))
+    else {
+        return;
+    };
+    let Some(root) = pod.as_object_mut() else {
+        return;
+    };
+    let status = root
+        .entry("status")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if status.is_null() {
+        *status = Value::Object(Map::new());
+    }
+    if let Some(status) = status.as_object_mut()
+        && unset(status.get("qosClass"))
+    {
+        status.insert("qosClass".into(), qos.clone());
+    }
+}
+
 /// PodStrategy.PrepareForCreate: a new Pod's status is `Pending` with its QoS class.
 pub fn pod_prepare_create(pod: &mut Value) {
     let qos = pod.get("spec").map_or("BestEffort", qos_class);
@@ -346,9 +438,10 @@ pub fn pod_prepare_create(pod: &mut Value) {
 /// The resources that decide a QoS class.
 const QOS_RESOURCES: &[&str] = &["cpu", "memory"];
 
-/// Upstream's `GetPodQOS`: `BestEffort` without any CPU or memory request or limit, `Guaranteed`
-/// when every container limits both and the summed requests equal the summed limits (pod-level
-/// resources, when set, decide instead), `Burstable` otherwise.
+/// Upstream's `ComputePodQOS`: `BestEffort` without any CPU or memory request or limit,
+/// `Guaranteed` when every container (init containers included) limits both and the summed
+/// requests equal the summed limits (pod-level resources, when they name a supported resource,
+/// decide instead), `Burstable` otherwise. Zero quantities count as unset.
 pub fn qos_class(spec: &Value) -> &'static str {
     let mut requests: Map<String, Value> = Map::new();
     let mut limits: Map<String, Value> = Map::new();
@@ -367,13 +460,14 @@ pub fn qos_class(spec: &Value) -> &'static str {
         }
         found
     };
-    if let Some(resources) = spec
-        .get("resources")
-        .filter(|r| non_empty_map(r.get("requests")) || non_empty_map(r.get("limits")))
-    {
+    if let Some(resources) = spec.get("resources").filter(|r| pod_level_resources_set(r)) {
         sums(&mut requests, resources.get("requests"));
         let found = sums(&mut limits, resources.get("limits"));
-        return classify(&requests, &limits, found.len() == QOS_RESOURCES.len());
+        // As upstream, only pod limits that are set must name both; without any, the comparison
+        // of requests with limits below decides.
+        let all_limited =
+            !non_empty_map(resources.get("limits")) || found.len() == QOS_RESOURCES.len();
+        return classify(&requests, &limits, all_limited);
     }
     let mut guaranteed = true;
     for key in ["containers", "initContainers"] {
@@ -840,6 +934,65 @@ mod tests {
                 json!({"containers": [{"name": "c", "resources": {"limits": {"ephemeral-storage": "1Gi"}}}]}),
                 "BestEffort",
             ),
+            (
+                "limits only: requests default to them",
+                json!({"containers": [{"name": "c", "resources": {"limits": {"cpu": "100m", "memory": "100Mi"}}}]}),
+                "Guaranteed",
+            ),
+            (
+                "requests below limits",
+                json!({"containers": [{"name": "c", "resources": {
+                    "limits": {"cpu": "200m", "memory": "100Mi"}, "requests": {"cpu": "100m", "memory": "100Mi"}}}]}),
+                "Burstable",
+            ),
+            (
+                "zero quantities count as unset",
+                json!({"containers": [{"name": "c", "resources": {"requests": {"cpu": "0", "memory": "0"}}}]}),
+                "BestEffort",
+            ),
+            (
+                "an init container without limits",
+                json!({
+                    "containers": [{"name": "c", "resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}],
+                    "initContainers": [{"name": "i"}]}),
+                "Burstable",
+            ),
+            (
+                "init containers limited like the rest",
+                json!({
+                    "containers": [{"name": "c", "resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}],
+                    "initContainers": [{"name": "i", "resources": {"limits": {"cpu": "2", "memory": "2Gi"}}}]}),
+                "Guaranteed",
+            ),
+            (
+                "an init container with requests only",
+                json!({
+                    "containers": [{"name": "c"}],
+                    "initContainers": [{"name": "i", "resources": {"requests": {"memory": "1Gi"}}}]}),
+                "Burstable",
+            ),
+            (
+                "pod-level limits decide over unlimited containers",
+                json!({"resources": {"limits": {"cpu": "1", "memory": "1Gi"}}, "containers": [{"name": "c"}]}),
+                "Guaranteed",
+            ),
+            (
+                "pod-level requests below limits",
+                json!({"resources": {"requests": {"cpu": "500m"}, "limits": {"cpu": "1", "memory": "1Gi"}},
+                    "containers": [{"name": "c"}]}),
+                "Burstable",
+            ),
+            (
+                "pod-level limits without memory",
+                json!({"resources": {"limits": {"cpu": "1"}},
+                    "containers": [{"name": "c", "resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}]}),
+                "Burstable",
+            ),
+            (
+                "empty pod-level resources leave it to the containers",
+                json!({"resources": {}, "containers": [{"name": "c", "resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}]}),
+                "Guaranteed",
+            ),
         ];
         for (name, spec, expected) in cases {
             let mut object = json!({"spec": spec});
@@ -857,6 +1010,46 @@ mod tests {
             gated["status"]["conditions"][0]["reason"],
             json!("SchedulingGated")
         );
+    }
+
+    #[test]
+    fn pod_level_requests_default_to_pod_limits() {
+        let mut object = json!({"spec": {
+            "resources": {"limits": {"cpu": "1", "memory": "1Gi", "example.com/x": "1"}, "requests": {"memory": "512Mi"}},
+            "containers": [{"name": "c"}]}});
+        pod(&mut object);
+        assert_eq!(
+            object["spec"]["resources"],
+            json!({"limits": {"cpu": "1", "memory": "1Gi", "example.com/x": "1"},
+                "requests": {"cpu": "1", "memory": "512Mi"}})
+        );
+        // Containers that request the resource leave the pod request to their aggregate.
+        let mut object = json!({"spec": {
+            "resources": {"limits": {"cpu": "1"}},
+            "containers": [{"name": "c", "resources": {"requests": {"cpu": "100m"}}}]}});
+        pod(&mut object);
+        assert_eq!(object["spec"]["resources"]["requests"], json!({}));
+    }
+
+    #[test]
+    fn pod_status_updates_keep_the_qos_class() {
+        let old = json!({"status": {"phase": "Pending", "qosClass": "Guaranteed"}});
+        for status in [
+            json!(null),
+            json!({}),
+            json!({"phase": "Running", "qosClass": ""}),
+        ] {
+            let mut new = json!({"status": status});
+            pod_prepare_status_update(&mut new, &old);
+            assert_eq!(new["status"]["qosClass"], "Guaranteed", "{new}");
+        }
+        let mut missing = json!({});
+        pod_prepare_status_update(&mut missing, &old);
+        assert_eq!(missing["status"]["qosClass"], "Guaranteed");
+        // A kubelet's own value is kept (validation decides whether it may change).
+        let mut given = json!({"status": {"qosClass": "Burstable"}});
+        pod_prepare_status_update(&mut given, &old);
+        assert_eq!(given["status"]["qosClass"], "Burstable");
     }
 
     #[test]

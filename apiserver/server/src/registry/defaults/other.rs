@@ -1,6 +1,7 @@
 //! Defaults of the smaller groups: networking.k8s.io (NetworkPolicy, IngressClass), storage.k8s.io
 //! (StorageClass), rbac.authorization.k8s.io (subjects and role references),
-//! scheduling.k8s.io (PriorityClass) and discovery.k8s.io (EndpointSlice), each as in upstream's
+//! scheduling.k8s.io (PriorityClass), discovery.k8s.io (EndpointSlice) and autoscaling
+//! (HorizontalPodAutoscaler), each as in upstream's
 //! `pkg/apis/<group>/v1/defaults.go`.
 
 use serde_json::{Value, json};
@@ -96,12 +97,92 @@ pub fn role_binding(object: &mut Value) {
     }
 }
 
+/// HorizontalPodAutoscaler (autoscaling/v2, also the storage of autoscaling/v1): at least one
+/// replica, an 80% CPU utilization target when no metric is given, and a given `behavior`
+/// completed with the default scaling rules (`pkg/apis/autoscaling/v2/defaults.go`). The
+/// scale-down stabilization window stays unset: the controller's flag decides it.
+pub fn horizontal_pod_autoscaler(object: &mut Value) {
+    let Some(spec) = existing(object, "spec") else {
+        return;
+    };
+    let Some(map) = spec.as_object_mut() else {
+        return;
+    };
+    or_set(map, "minReplicas", json!(1));
+    let has_metrics = map
+        .get("metrics")
+        .and_then(Value::as_array)
+        .is_some_and(|m| !m.is_empty());
+    if !has_metrics {
+        map.insert(
+            "metrics".into(),
+            json!([{"type": "Resource", "resource": {"name": "cpu",
+                "target": {"type": "Utilization", "averageUtilization": 80}}}]),
+        );
+    }
+    let Some(behavior) = existing(spec, "behavior") else {
+        return;
+    };
+    let rules = [
+        (
+            "scaleUp",
+            Some(json!(0)),
+            json!([{"type": "Pods", "value": 4, "periodSeconds": 15},
+                {"type": "Percent", "value": 100, "periodSeconds": 15}]),
+        ),
+        (
+            "scaleDown",
+            None,
+            json!([{"type": "Percent", "value": 100, "periodSeconds": 15}]),
+        ),
+    ];
+    for (direction, window, policies) in rules {
+        let Some(rules) = child(behavior, direction) else {
+            continue;
+        };
+        if let Some(window) = window {
+            or_set(rules, "stabilizationWindowSeconds", window);
+        }
+        or_set(rules, "selectPolicy", json!("Max"));
+        if rules.get("policies").is_none_or(Value::is_null) {
+            rules.insert("policies".into(), policies);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
     use crate::registry::defaults::testing::check;
+
+    #[test]
+    fn horizontal_pod_autoscalers() {
+        let target = json!({"kind": "Deployment", "name": "web"});
+        check(
+            "no metrics",
+            horizontal_pod_autoscaler,
+            json!({"spec": {"scaleTargetRef": target, "maxReplicas": 3}}),
+            json!({"spec": {"scaleTargetRef": target, "maxReplicas": 3, "minReplicas": 1,
+                "metrics": [{"type": "Resource", "resource": {"name": "cpu",
+                    "target": {"type": "Utilization", "averageUtilization": 80}}}]}}),
+        );
+        let metrics = json!([{"type": "Pods", "pods": {"metric": {"name": "qps"},
+            "target": {"type": "AverageValue", "averageValue": "1"}}}]);
+        check(
+            "behavior completed",
+            horizontal_pod_autoscaler,
+            json!({"spec": {"minReplicas": 2, "metrics": metrics,
+                "behavior": {"scaleDown": {"stabilizationWindowSeconds": 30}}}}),
+            json!({"spec": {"minReplicas": 2, "metrics": metrics, "behavior": {
+                "scaleUp": {"stabilizationWindowSeconds": 0, "selectPolicy": "Max", "policies": [
+                    {"type": "Pods", "value": 4, "periodSeconds": 15},
+                    {"type": "Percent", "value": 100, "periodSeconds": 15}]},
+                "scaleDown": {"stabilizationWindowSeconds": 30, "selectPolicy": "Max", "policies": [
+                    {"type": "Percent", "value": 100, "periodSeconds": 15}]}}}}),
+        );
+    }
 
     #[test]
     fn small_groups() {

@@ -234,6 +234,28 @@ fn column_definitions(columns: &[Column]) -> Value {
         .collect()
 }
 
+/// `table` (built as `meta.k8s.io/v1`) in another `meta.k8s.io` version, with its rows'
+/// PartialObjectMetadata in that version too, as upstream's `asTable` sets both from the version
+/// the client asked for.
+pub(crate) fn with_version(table: &Value, version: &str) -> Value {
+    let mut table = table.clone();
+    if table.get("kind").and_then(Value::as_str) != Some("Table") {
+        return table;
+    }
+    let api_version = json!(format!("meta.k8s.io/{version}"));
+    table["apiVersion"] = api_version.clone();
+    if let Some(rows) = table.get_mut("rows").and_then(Value::as_array_mut) {
+        for row in rows {
+            if let Some(object) = row.get_mut("object")
+                && object.get("kind").and_then(Value::as_str) == Some("PartialObjectMetadata")
+            {
+                object["apiVersion"] = api_version.clone();
+            }
+        }
+    }
+    table
+}
+
 /// An object reduced to its metadata.
 pub(crate) fn partial_metadata(object: &Value, version: &str) -> Value {
     json!({

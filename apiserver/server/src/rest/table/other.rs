@@ -62,6 +62,7 @@ pub(super) fn printer(group: &str, kind: &str) -> Option<Printer> {
             horizontal_pod_autoscaler::columns,
             horizontal_pod_autoscaler::cells,
         ),
+        ("autoscaling", "Scale") => Printer::new(scale::columns, scale::cells),
         ("certificates.k8s.io", "CertificateSigningRequest") => Printer::new(
             certificate_signing_request::columns,
             certificate_signing_request::cells,
@@ -824,6 +825,40 @@ pub(super) mod horizontal_pod_autoscaler {
             json!(int(hpa, &["spec", "maxReplicas"])),
             json!(int(hpa, &["status", "currentReplicas"])),
             age(hpa, now),
+        ]
+    }
+}
+
+/// The `autoscaling/v1` Scale of a scale subresource (`kubectl get deploy x --subresource=scale`).
+pub(super) mod scale {
+    use super::*;
+
+    // Upstream's Name column here has no `name` format.
+    static COLUMNS: &[Column] = &[
+        col("Name", "string", super::super::NAME_DESCRIPTION),
+        col(
+            "Desired",
+            "integer",
+            "replicas is the desired number of instances for the scaled object.",
+        ),
+        col(
+            "Available",
+            "integer",
+            "replicas is the actual number of observed instances of the scaled object.",
+        ),
+        AGE,
+    ];
+
+    pub fn columns() -> &'static [Column] {
+        COLUMNS
+    }
+
+    pub fn cells(scale: &Value, now: SystemTime) -> Vec<Value> {
+        vec![
+            name(scale),
+            json!(int(scale, &["spec", "replicas"])),
+            json!(int(scale, &["status", "replicas"])),
+            age(scale, now),
         ]
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::{Value, json};
 
 use super::format::{format_label_selector, human_duration, parse_time};
-use super::{DEFAULT, build, printer};
+use super::{DEFAULT, build, printer, with_version};
 use crate::registry::meta::format_rfc3339;
 
 /// 2024-01-01T00:00:00Z.
@@ -1609,5 +1609,34 @@ fn rbac_certificates_leases_and_classes() {
                 ]),
             ),
         ],
+    );
+}
+
+#[test]
+fn tables_in_v1beta1_carry_that_version_in_rows_too() {
+    let object = json!({"kind": "ConfigMap", "apiVersion": "v1", "metadata": {"name": "a"}});
+    let table = build(
+        DEFAULT,
+        std::slice::from_ref(&object),
+        now(),
+        5,
+        None,
+        None,
+        "Metadata",
+    );
+    assert_eq!(table["apiVersion"], "meta.k8s.io/v1");
+    let beta = with_version(&table, "v1beta1");
+    assert_eq!(beta["apiVersion"], "meta.k8s.io/v1beta1");
+    assert_eq!(beta["rows"][0]["object"]["kind"], "PartialObjectMetadata");
+    assert_eq!(
+        beta["rows"][0]["object"]["apiVersion"],
+        "meta.k8s.io/v1beta1"
+    );
+    let with_object = build(DEFAULT, &[object], now(), 5, None, None, "Object");
+    let beta = with_version(&with_object, "v1beta1");
+    assert_eq!(beta["rows"][0]["object"]["apiVersion"], "v1");
+    assert_eq!(
+        with_version(&json!({"kind": "Status"}), "v1beta1"),
+        json!({"kind": "Status"})
     );
 }
