@@ -16,6 +16,7 @@
 //! All traffic goes to 127.0.0.1. See `docs/benchmarks.md` ("API server load") for the figures.
 
 mod load;
+mod patch;
 mod server;
 mod stats;
 
@@ -332,6 +333,62 @@ async fn measure(
             "{} ({})",
             p50_p99(&mut t.latencies_us),
             rate(gets, t.elapsed)
+        ),
+        "",
+        "",
+    );
+
+    // Updates, strategic merge patches and server-side applies of the same Deployments.
+    patch::create_deployments(server).await?;
+    let writes = counts.gets / 4;
+    let mut rates = Vec::new();
+    for (write, label) in [
+        (patch::Write::Update, "Deployment updates (PUT)"),
+        (
+            patch::Write::StrategicMerge,
+            "Deployment strategic merge patches",
+        ),
+        (patch::Write::Apply, "Deployment server-side applies"),
+    ] {
+        let mut t = phase(
+            &format!("{writes} {label}, {c} clients"),
+            timeout,
+            patch::writes(server, write, writes, c),
+        )
+        .await?;
+        let per_second = writes as f64 / t.elapsed.as_secs_f64();
+        rates.push(per_second);
+        let versus = match rates.first() {
+            Some(update) if rates.len() > 1 => {
+                format!(", {:.2}× the update's cost", update / per_second)
+            }
+            _ => String::new(),
+        };
+        report.add(
+            format!(
+                "{label}/s ({} writes over {} objects, {c} clients)",
+                count(writes as u64),
+                patch::DEPLOYMENTS
+            ),
+            format!(
+                "{} (p50 / p99 {}{versus})",
+                rate(writes, t.elapsed),
+                p50_p99(&mut t.latencies_us)
+            ),
+            if rates.len() > 1 {
+                "≤ 2× an update"
+            } else {
+                ""
+            },
+            "",
+        );
+    }
+    let (size, managed) = patch::managed_fields_overhead(server).await?;
+    report.add(
+        "managedFields in a Deployment written by 4 managers".into(),
+        format!(
+            "{managed} of {size} bytes ({:.0}%)",
+            100.0 * managed as f64 / size as f64
         ),
         "",
         "",

@@ -62,6 +62,7 @@ mod helm;
 mod kube_rs;
 mod openapi;
 mod patch;
+mod patch_table;
 mod python;
 mod scale;
 mod ssa;
@@ -117,6 +118,7 @@ const SCENARIOS: &[(&str, &[&str])] = registry![
     patch::kubectl_patch_types,
     patch::kubectl_patch_commands,
     patch::bad_patches,
+    patch_table::patch_table,
     helm::helm_release_client_side,
     helm::helm_release_server_side,
     helm::helm_template_kubectl_apply,
