@@ -318,32 +318,10 @@ fn bump_generation(new: &mut Value) {
     }
 }
 
-/// Parse `YYYY-MM-DDTHH:MM:SSZ` (with optional fractional seconds) to seconds since the epoch.
+/// Whole seconds since the epoch of an RFC 3339 timestamp.
 fn parse_rfc3339(text: &str) -> Option<u64> {
-    let text = text.strip_suffix('Z')?;
-    let (date, time) = text.split_once('T')?;
-    let mut date_parts = date.splitn(3, '-').map(str::parse::<i64>);
-    let (year, month, day) = (
-        date_parts.next()?.ok()?,
-        date_parts.next()?.ok()?,
-        date_parts.next()?.ok()?,
-    );
-    let time = time.split('.').next()?;
-    let mut time_parts = time.splitn(3, ':').map(str::parse::<u64>);
-    let (hour, minute, second) = (
-        time_parts.next()?.ok()?,
-        time_parts.next()?.ok()?,
-        time_parts.next()?.ok()?,
-    );
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = u64::try_from(era * 146_097 + doe - 719_468).ok()?;
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
+    let nanos = meta::parse_rfc3339_nanos(text)?;
+    u64::try_from(nanos.div_euclid(1_000_000_000)).ok()
 }
 
 #[cfg(test)]

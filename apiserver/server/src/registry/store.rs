@@ -16,7 +16,7 @@ use super::{
     deletion::{self, DeleteOptions},
     meta,
     strategy::Strategy,
-    validation,
+    subresources, validation,
 };
 use crate::{
     cache::{Object, ResourceCache},
@@ -238,6 +238,26 @@ impl Store {
 
     fn not_found(&self, name: &str) -> ApiError {
         ApiError::not_found(&self.info.group, &self.info.plural, name)
+    }
+
+    /// Read one object for a GET: from the watch cache when the client accepts any revision
+    /// (`resourceVersion=0`), else a consistent read from storage. A missing object is a 404.
+    pub async fn get_for_read(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+        resource_version: Option<&str>,
+    ) -> Result<Stored, ApiError> {
+        if resource_version != Some("0") {
+            return self.get(namespace, name).await;
+        }
+        match self.cache.get(&self.key(namespace, name)) {
+            (Some(object), _) => Ok(Stored {
+                value: object.value,
+                revision: object.revision,
+            }),
+            (None, _) => Err(self.not_found(name)),
+        }
     }
 
     /// Read one object (a consistent read from storage).
@@ -570,24 +590,22 @@ impl Store {
             ));
         }
         let subresource_status = subresource == Some("status");
-        if subresource_status {
-            // The status subresource changes status only (and nothing in metadata but labels and
-            // annotations, which upstream also ignores here).
-            let status = new.get("status").cloned();
-            *new = old.clone();
-            if let Some(root) = new.as_object_mut() {
-                match status {
-                    Some(status) => root.insert("status".into(), status),
-                    None => root.remove("status"),
-                };
+        let (group, kind) = (self.info.group.as_str(), self.info.kind.as_str());
+        match subresource {
+            // What each subresource may change: see `subresources`.
+            Some("status") => *new = subresources::prepare_status(group, kind, new, old),
+            Some("approval") => *new = subresources::prepare_approval(new, old),
+            Some("finalize") => *new = subresources::prepare_finalize(new, old),
+            _ => {
+                if self.strategy.status_subresource
+                    && let Some(root) = new.as_object_mut()
+                {
+                    match old.get("status") {
+                        Some(status) => root.insert("status".into(), status.clone()),
+                        None => root.remove("status"),
+                    };
+                }
             }
-        } else if self.strategy.status_subresource
-            && let Some(root) = new.as_object_mut()
-        {
-            match old.get("status") {
-                Some(status) => root.insert("status".into(), status.clone()),
-                None => root.remove("status"),
-            };
         }
         for field in [
             "uid",
@@ -622,12 +640,13 @@ impl Store {
             meta::remove(new, "generation");
         }
         (self.strategy.default)(new);
-        if subresource_status {
-            (self.strategy.prepare_status_update)(new, old);
-        } else {
-            (self.strategy.prepare_update)(new, old);
+        match subresource {
+            None => (self.strategy.prepare_update)(new, old),
+            Some("status") => (self.strategy.prepare_status_update)(new, old),
+            Some(_) => {}
         }
-        self.validate(new, Some((old, subresource_status)))
+        let status_only = matches!(subresource, Some("status" | "approval"));
+        self.validate(new, Some((old, status_only)))
     }
 
     /// Delete an object, or only mark it for deletion: pods with a grace period, objects with

@@ -42,24 +42,13 @@ pub(crate) async fn get(context: &Context<'_>) -> Result<axum::response::Respons
     let format = context.response_format(true)?;
     let store = context.store;
     let name = context.name();
-    let stored = if context.query.resource_version.as_deref() == Some("0") {
-        let key = store.key(context.namespace, name);
-        match store.cache.get(&key) {
-            (Some(object), _) => Stored {
-                value: object.value,
-                revision: object.revision,
-            },
-            (None, _) => {
-                return Err(ApiError::not_found(
-                    &store.info.group,
-                    &store.info.plural,
-                    name,
-                ));
-            }
-        }
-    } else {
-        store.get(context.namespace, name).await?
-    };
+    let stored = store
+        .get_for_read(
+            context.namespace,
+            name,
+            context.query.resource_version.as_deref(),
+        )
+        .await?;
     if wants_table(&format) {
         let value = stored.to_value()?;
         let mut table = table::table(

@@ -23,7 +23,7 @@ use tugboat_machinery::{
 use super::{Context, body, read_body, respond_value, table, write::with_warnings};
 use crate::{
     negotiate::{self, Offers, ResponseFormat, Shape},
-    registry::{meta, store::Stored, strategy::NameRule, validation},
+    registry::{meta, strategy::NameRule, validation},
     request_info::Verb,
 };
 
@@ -146,23 +146,13 @@ pub(crate) async fn read(context: &Context<'_>) -> Result<Value, ApiError> {
     let form = form(context)?;
     let store = context.store;
     let name = context.name();
-    let parent = if context.query.resource_version.as_deref() == Some("0") {
-        match store.cache.get(&store.key(context.namespace, name)) {
-            (Some(object), _) => Stored {
-                value: object.value,
-                revision: object.revision,
-            },
-            (None, _) => {
-                return Err(ApiError::not_found(
-                    &store.info.group,
-                    &store.info.plural,
-                    name,
-                ));
-            }
-        }
-    } else {
-        store.get(context.namespace, name).await?
-    };
+    let parent = store
+        .get_for_read(
+            context.namespace,
+            name,
+            context.query.resource_version.as_deref(),
+        )
+        .await?;
     scale_of(&parent.to_value()?, form)
 }
 
