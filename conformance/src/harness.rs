@@ -294,10 +294,22 @@ pub struct Server {
 }
 
 impl Server {
-    /// Start a server on `backend`; panics with the reason (and the server's log) if it cannot.
+    /// `tugboat server` arguments of [`Server::start`]: the two controllers that add objects to
+    /// every namespace (the `default` ServiceAccount and the `kube-root-ca.crt` ConfigMap) are
+    /// disabled, so that API scenarios see only what they create; scenarios about controllers
+    /// start with [`Server::start_with_args`].
+    pub const API_ONLY_ARGS: &[&str] = &[
+        "--disable-controller",
+        "serviceaccount",
+        "--disable-controller",
+        "root-ca-cert-publisher",
+    ];
+
+    /// Start a server on `backend` with [`Server::API_ONLY_ARGS`]; panics with the reason (and
+    /// the server's log) if it cannot.
     #[track_caller]
     pub fn start(backend: Backend) -> Server {
-        Server::start_with_args(backend, &[])
+        Server::start_with_args(backend, Self::API_ONLY_ARGS)
     }
 
     /// Start a server on `backend` with extra `tugboat server` arguments (e.g.
@@ -312,7 +324,7 @@ impl Server {
 
     /// Start a server on `backend` and wait until it is ready.
     pub fn try_start(backend: Backend) -> io::Result<Server> {
-        Server::try_start_with_args(backend, &[])
+        Server::try_start_with_args(backend, Self::API_ONLY_ARGS)
     }
 
     /// [`Server::start_with_args`], returning the error instead of panicking.

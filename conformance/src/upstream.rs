@@ -102,3 +102,62 @@ pub const SERVICE_ACCOUNT_UPDATE: &str =
     "[sig-auth] ServiceAccounts should update a ServiceAccount [Conformance]";
 pub const POD_QOS_CLASS: &str = "[sig-node] Pods Extended Pods Set QOS Class should be set on Pods with matching resource requests and limits for memory and cpu [Conformance]";
 pub const KUBECTL_DIFF: &str = "[sig-cli] Kubectl client Kubectl diff should check if kubectl diff finds a difference for Deployments [Conformance]";
+
+// === tags: lifecycle and API-operations tests of core kinds (tests/scenarios/lifecycle_core.rs) ===
+
+pub const SECRET_PATCH: &str = "[sig-node] Secrets should patch a secret [Conformance]";
+pub const PODTEMPLATE_LIFECYCLE: &str =
+    "[sig-node] PodTemplates should run the lifecycle of PodTemplates [Conformance]";
+pub const LEASE_API: &str = "[sig-node] Lease lease API should be available [Conformance]";
+pub const NODE_LIFECYCLE: &str =
+    "[sig-node] Node Lifecycle should run through the lifecycle of a node [Conformance]";
+pub const SERVICE_STATUS_LIFECYCLE: &str =
+    "[sig-network] Services should complete a service status lifecycle [Conformance]";
+pub const ENDPOINT_LIFECYCLE: &str =
+    "[sig-network] Endpoints should test the lifecycle of an Endpoint [Conformance]";
+pub const INGRESS_API: &str =
+    "[sig-network] Ingress API should support creating Ingress API operations [Conformance]";
+pub const SERVICECIDR_API: &str = "[sig-network] ServiceCIDR and IPAddress API should support ServiceCIDR API operations [Conformance]";
+pub const IPADDRESS_API: &str = "[sig-network] ServiceCIDR and IPAddress API should support IPAddress API operations [Conformance]";
+pub const APISERVER_ENDPOINTS: &str = "[sig-network] API Server should have Endpoints and EndpointSlices pointing to API Server [Conformance]";
+pub const NAMESPACE_FINALIZER: &str =
+    "[sig-api-machinery] Namespaces [Serial] should apply a finalizer to a Namespace [Conformance]";
+pub const NAMESPACE_STATUS: &str = "[sig-api-machinery] Namespaces [Serial] should apply changes to a namespace status [Conformance]";
+pub const RESOURCE_QUOTA_STATUS: &str = "[sig-api-machinery] ResourceQuota should apply changes to a resourcequota status [Conformance]";
+pub const RESOURCE_QUOTA_LIFECYCLE: &str = "[sig-api-machinery] ResourceQuota should manage the lifecycle of a ResourceQuota [Conformance]";
+pub const CRONJOB_API: &str =
+    "[sig-apps] CronJob should support CronJob API operations [Conformance]";
+pub const SERVICE_ACCOUNT_LIFECYCLE: &str =
+    "[sig-auth] ServiceAccounts should run through the lifecycle of a ServiceAccount [Conformance]";
+pub const CSR_API: &str = "[sig-auth] Certificates API [Privileged:ClusterAdmin] should support CSR API operations [Conformance]";
+pub const EVENT_LIFECYCLE: &str =
+    "[sig-instrumentation] Events should manage the lifecycle of an event [Conformance]";
+pub const EVENTS_API_LIFECYCLE: &str = "[sig-instrumentation] Events API should ensure that an event can be fetched, patched, deleted, and listed [Conformance]";
+pub const LIMIT_RANGE_COLLECTION: &str = "[sig-scheduling] LimitRange should list, patch and delete a LimitRange by collection [Conformance]";
+pub const RUNTIME_CLASS_REJECT_MISSING: &str = "[sig-node] RuntimeClass should reject a Pod requesting a non-existent RuntimeClass [NodeConformance] [Conformance]";
+pub const RUNTIME_CLASS_REJECT_DELETED: &str = "[sig-node] RuntimeClass should reject a Pod requesting a deleted RuntimeClass [NodeConformance] [Conformance]";
+
+// === tags: storage, DRA and admission-policy API operations (lifecycle_storage.rs) ===
+
+pub const CSI_DRIVER_LIFECYCLE: &str =
+    "[sig-storage] CSIInlineVolumes should run through the lifecycle of a CSIDriver [Conformance]";
+pub const CSI_INLINE_VOLUME_POD: &str =
+    "[sig-storage] CSIInlineVolumes should support CSIVolumeSource in Pod API [Conformance]";
+pub const CSINODE_LIFECYCLE: &str = "[sig-storage] CSINodes CSI Conformance should run through the lifecycle of a csinode [Conformance]";
+pub const CSI_STORAGE_CAPACITY_API: &str = "[sig-storage] CSIStorageCapacity should support CSIStorageCapacities API operations [Conformance]";
+pub const PV_PVC_STATUS: &str = "[sig-storage] PersistentVolumes CSI Conformance should apply changes to a pv/pvc status [Conformance]";
+pub const PV_PVC_LIFECYCLE: &str = "[sig-storage] PersistentVolumes CSI Conformance should run through the lifecycle of a PV and a PVC [Conformance]";
+pub const STORAGE_CLASS_LIFECYCLE: &str = "[sig-storage] StorageClasses CSI Conformance should run through the lifecycle of a StorageClass [Conformance]";
+pub const VOLUME_ATTACHMENT_STATUS: &str = "[sig-storage] VolumeAttachment Conformance should apply changes to a volumeattachment status [Conformance]";
+pub const VOLUME_ATTACHMENT_LIFECYCLE: &str = "[sig-storage] VolumeAttachment Conformance should run through the lifecycle of a VolumeAttachment [Conformance]";
+pub const VOLUME_ATTRIBUTES_CLASS_LIFECYCLE: &str = "[sig-storage] VolumeAttributesClass [FeatureGate:VolumeAttributesClass] should run through the lifecycle of a VolumeAttributesClass [Conformance]";
+pub const DRA_DEVICE_CLASS_CRUD: &str =
+    "[sig-node] [DRA] CRUD Tests resource.k8s.io/v1 DeviceClass [Conformance]";
+pub const DRA_RESOURCE_CLAIM_CRUD: &str =
+    "[sig-node] [DRA] CRUD Tests resource.k8s.io/v1 ResourceClaim [Conformance]";
+pub const DRA_RESOURCE_CLAIM_TEMPLATE_CRUD: &str =
+    "[sig-node] [DRA] CRUD Tests resource.k8s.io/v1 ResourceClaimTemplate [Conformance]";
+pub const DRA_RESOURCE_SLICE_CRUD: &str =
+    "[sig-node] [DRA] CRUD Tests resource.k8s.io/v1 ResourceSlice [Conformance]";
+pub const VAP_API: &str = "[sig-api-machinery] ValidatingAdmissionPolicy [Privileged:ClusterAdmin] should support ValidatingAdmissionPolicy API operations [Conformance]";
+pub const VAP_BINDING_API: &str = "[sig-api-machinery] ValidatingAdmissionPolicy [Privileged:ClusterAdmin] should support ValidatingAdmissionPolicyBinding API operations [Conformance]";

@@ -49,6 +49,19 @@ pub struct Config {
     pub event_ttl: std::time::Duration,
 }
 
+impl Config {
+    /// Where the PKI lives and what the serving certificate covers: what [`run`] ensures, and what
+    /// in-process components that need certificates from the same CAs load beforehand.
+    pub fn pki_config(&self) -> pki::PkiConfig {
+        pki::PkiConfig {
+            dir: self.tls_dir.clone(),
+            cluster_domain: self.cluster_domain.clone(),
+            service_cidr_first_ip: self.service_cidr.first(),
+            extra_sans: pki::node_addresses(),
+        }
+    }
+}
+
 /// Errors starting the API server.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -212,12 +225,7 @@ pub async fn run(
         config.service_cidr,
         shutdown.clone(),
     );
-    let pki = pki::ensure(&pki::PkiConfig {
-        dir: config.tls_dir.clone(),
-        cluster_domain: config.cluster_domain.clone(),
-        service_cidr_first_ip: config.service_cidr.first(),
-        extra_sans: pki::node_addresses(),
-    })?;
+    let pki = pki::ensure(&config.pki_config())?;
     let (admin_cert, admin_key) = pki.admin_client_pem();
     kubeconfig::write_admin_kubeconfig(
         &config.kubeconfig,

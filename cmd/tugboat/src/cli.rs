@@ -114,6 +114,15 @@ pub struct ServerArgs {
     /// Extra kube-apiserver flag, as `name=value` (repeatable).
     #[arg(long = "kube-apiserver-arg", value_name = "NAME=VALUE")]
     pub kube_apiserver_args: Vec<String>,
+
+    /// Do not run this controller, by upstream's name (`serviceaccount`,
+    /// `root-ca-cert-publisher`, ...; repeatable).
+    #[arg(long = "disable-controller", value_name = "NAME")]
+    pub disable_controllers: Vec<String>,
+
+    /// Extra kube-controller-manager flag, as `name=value` (repeatable).
+    #[arg(long = "kube-controller-manager-arg", value_name = "NAME=VALUE")]
+    pub kube_controller_manager_args: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -213,6 +222,97 @@ impl ApiServerArgs {
     }
 }
 
+/// A `--kube-controller-manager-arg` that cannot be used.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ControllerManagerArgError {
+    /// Not of the form `name=value`.
+    #[error("--kube-controller-manager-arg {0:?} must be NAME=VALUE")]
+    Malformed(String),
+    /// An upstream flag tugboat does not implement.
+    #[error(
+        "--kube-controller-manager-arg {0:?}: tugboat does not implement this kube-controller-manager flag"
+    )]
+    Unsupported(String),
+    /// A value that does not parse or does not fit.
+    #[error("--kube-controller-manager-arg {name}={value:?}: {reason}")]
+    BadValue {
+        /// The flag.
+        name: String,
+        /// Its value.
+        value: String,
+        /// Why it is wrong.
+        reason: String,
+    },
+}
+
+/// The kube-controller-manager flags tugboat understands through `--kube-controller-manager-arg`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControllerManagerArgs {
+    /// `--controllers`: upstream's list (`*`, `name`, `-name`); later values win.
+    pub controllers: Vec<String>,
+    /// `--leader-elect`: whether to campaign for the lease before running controllers.
+    pub leader_elect: bool,
+    /// `--leader-elect-lease-duration`.
+    pub lease_duration: Duration,
+    /// `--leader-elect-renew-deadline`.
+    pub renew_deadline: Duration,
+    /// `--leader-elect-retry-period`.
+    pub retry_period: Duration,
+}
+
+impl Default for ControllerManagerArgs {
+    fn default() -> Self {
+        use tugboat_controllers::leader;
+        ControllerManagerArgs {
+            controllers: Vec::new(),
+            leader_elect: true,
+            lease_duration: leader::DEFAULT_LEASE_DURATION,
+            renew_deadline: leader::DEFAULT_RENEW_DEADLINE,
+            retry_period: leader::DEFAULT_RETRY_PERIOD,
+        }
+    }
+}
+
+impl ControllerManagerArgs {
+    /// Parse `--kube-controller-manager-arg` values; later values win, as with repeated upstream
+    /// flags.
+    pub fn parse(args: &[String]) -> Result<Self, ControllerManagerArgError> {
+        let mut parsed = ControllerManagerArgs::default();
+        for arg in args {
+            let arg = arg.trim_start_matches('-');
+            let (name, value) = arg
+                .split_once('=')
+                .ok_or_else(|| ControllerManagerArgError::Malformed(arg.to_owned()))?;
+            let bad = |reason: String| ControllerManagerArgError::BadValue {
+                name: name.to_owned(),
+                value: value.to_owned(),
+                reason,
+            };
+            let duration = || parse_go_duration(value).map_err(bad);
+            match name {
+                "controllers" => parsed.controllers.push(value.to_owned()),
+                "leader-elect" => {
+                    parsed.leader_elect = value
+                        .parse()
+                        .map_err(|_| bad("must be true or false".to_owned()))?;
+                }
+                "leader-elect-lease-duration" => parsed.lease_duration = duration()?,
+                "leader-elect-renew-deadline" => parsed.renew_deadline = duration()?,
+                "leader-elect-retry-period" => parsed.retry_period = duration()?,
+                _ => return Err(ControllerManagerArgError::Unsupported(name.to_owned())),
+            }
+        }
+        if parsed.leader_elect && parsed.renew_deadline >= parsed.lease_duration {
+            return Err(ControllerManagerArgError::BadValue {
+                name: "leader-elect-renew-deadline".to_owned(),
+                value: format!("{:?}", parsed.renew_deadline),
+                reason: "must be shorter than leader-elect-lease-duration".to_owned(),
+            });
+        }
+        Ok(parsed)
+    }
+}
+
 /// Parse a Go `time.Duration` string such as `5m`, `1h30m`, `250ms` or `0`.
 pub fn parse_go_duration(text: &str) -> Result<Duration, String> {
     if text == "0" {
@@ -295,6 +395,68 @@ mod tests {
             ApiServerArgs::parse(&["event-ttl=soon".into()]),
             Err(ApiServerArgError::BadValue { .. })
         ));
+    }
+
+    #[test]
+    fn controller_manager_args() {
+        let parsed = ControllerManagerArgs::parse(&[
+            "controllers=*,-serviceaccount".into(),
+            "--leader-elect-retry-period=1s".into(),
+        ]);
+        assert_eq!(
+            parsed,
+            Ok(ControllerManagerArgs {
+                controllers: vec!["*,-serviceaccount".into()],
+                retry_period: Duration::from_secs(1),
+                ..ControllerManagerArgs::default()
+            })
+        );
+        let defaults = ControllerManagerArgs::default();
+        assert!(defaults.leader_elect);
+        assert_eq!(defaults.lease_duration, Duration::from_secs(15));
+        assert!(matches!(
+            ControllerManagerArgs::parse(&["leader-elect=maybe".into()]),
+            Err(ControllerManagerArgError::BadValue { .. })
+        ));
+        assert!(matches!(
+            ControllerManagerArgs::parse(&["leader-elect-renew-deadline=20s".into()]),
+            Err(ControllerManagerArgError::BadValue { .. })
+        ));
+        assert_eq!(
+            ControllerManagerArgs::parse(&["node-monitor-period=5s".into()]),
+            Err(ControllerManagerArgError::Unsupported(
+                "node-monitor-period".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn disable_controller_repeats() {
+        let cli = Cli::try_parse_from([
+            "tugboat",
+            "server",
+            "--disable-controller",
+            "serviceaccount",
+            "--disable-controller=root-ca-cert-publisher",
+            "--kube-controller-manager-arg=leader-elect=false",
+        ]);
+        let Ok(Cli {
+            command: Command::Server(args),
+        }) = cli
+        else {
+            panic!("server flags did not parse: {cli:?}");
+        };
+        assert_eq!(
+            args.disable_controllers,
+            vec![
+                "serviceaccount".to_owned(),
+                "root-ca-cert-publisher".to_owned()
+            ]
+        );
+        assert_eq!(
+            args.kube_controller_manager_args,
+            vec!["leader-elect=false".to_owned()]
+        );
     }
 
     #[test]

@@ -37,7 +37,7 @@ macro_rules! scenario {
             fn embedded() {
                 scenario(&tugboat_conformance::Server::start_with_args(
                     tugboat_conformance::Backend::Embedded,
-                    &[$($($arg),*)?],
+                    crate::server_args(&[$($($arg),*)?]),
                 ));
             }
 
@@ -46,7 +46,7 @@ macro_rules! scenario {
             fn etcd() {
                 scenario(&tugboat_conformance::Server::start_with_args(
                     tugboat_conformance::Backend::Etcd,
-                    &[$($($arg),*)?],
+                    crate::server_args(&[$($($arg),*)?]),
                 ));
             }
         }
@@ -54,12 +54,25 @@ macro_rules! scenario {
 }
 
 mod api_machinery;
+/// A scenario's server arguments: its own `server_args [...]` (controller scenarios), else
+/// [`tugboat_conformance::Server::API_ONLY_ARGS`].
+fn server_args<'a>(given: &'a [&'a str]) -> &'a [&'a str] {
+    if given.is_empty() {
+        tugboat_conformance::Server::API_ONLY_ARGS
+    } else {
+        given
+    }
+}
+
 mod cli;
+mod controllers;
 mod conversion;
 mod crud;
 mod errors;
 mod helm;
 mod kube_rs;
+mod lifecycle_core;
+mod lifecycle_storage;
 mod openapi;
 mod patch;
 mod patch_table;
@@ -167,6 +180,43 @@ const SCENARIOS: &[(&str, &[&str])] = registry![
     kube_rs::api_patch,
     openapi::structural_extensions,
     openapi::client_side_apply_merges_by_name,
+    lifecycle_storage::csi_driver_lifecycle,
+    lifecycle_storage::csi_inline_volume_pod,
+    lifecycle_storage::csinode_lifecycle,
+    lifecycle_storage::csi_storage_capacity_api,
+    lifecycle_storage::pv_pvc_lifecycle,
+    lifecycle_storage::pv_pvc_status,
+    lifecycle_storage::storage_class_lifecycle,
+    lifecycle_storage::volume_attributes_class_lifecycle,
+    lifecycle_storage::volume_attachment,
+    lifecycle_storage::dra_crud,
+    lifecycle_storage::validating_admission_policy_api,
+    lifecycle_core::configmap_lifecycle,
+    lifecycle_core::secret_patch,
+    lifecycle_core::podtemplate_lifecycle,
+    lifecycle_core::lease_api,
+    lifecycle_core::node_lifecycle,
+    lifecycle_core::service_status_lifecycle,
+    lifecycle_core::services_delete_collection,
+    lifecycle_core::endpoint_lifecycle,
+    lifecycle_core::ingress_api,
+    lifecycle_core::cronjob_api,
+    lifecycle_core::servicecidr_api,
+    lifecycle_core::ipaddress_api,
+    lifecycle_core::apiserver_endpoints,
+    lifecycle_core::namespace_patch,
+    lifecycle_core::namespace_status,
+    lifecycle_core::namespace_finalizer,
+    lifecycle_core::resourcequota_status,
+    lifecycle_core::resourcequota_lifecycle,
+    lifecycle_core::serviceaccount_lifecycle,
+    lifecycle_core::event_lifecycle,
+    lifecycle_core::events_api,
+    lifecycle_core::limitrange_collection,
+    lifecycle_core::csr_api,
+    lifecycle_core::runtimeclass_rejects_pods,
+    controllers::root_ca_and_default_service_account,
+    controllers::disable_controller,
 ];
 
 /// Test names from this very binary's `--list` (optionally only the ignored ones).

@@ -295,6 +295,27 @@ pub const KIND_HOOKS: &[((&str, &str), KindHooks)] = &[
         },
     ),
     (
+        ("storage.k8s.io", "CSIDriver"),
+        KindHooks {
+            default: defaults::other::csi_driver,
+            ..NO_HOOKS
+        },
+    ),
+    (
+        ("storage.k8s.io", "VolumeAttachment"),
+        KindHooks {
+            default: defaults::other::volume_attachment,
+            ..NO_HOOKS
+        },
+    ),
+    (
+        ("resource.k8s.io", "ResourceClaim"),
+        KindHooks {
+            default: defaults::other::resource_claim,
+            ..NO_HOOKS
+        },
+    ),
+    (
         ("scheduling.k8s.io", "PriorityClass"),
         KindHooks {
             default: defaults::other::priority_class,
@@ -373,6 +394,8 @@ pub enum NameRule {
     Rfc1035Label,
     /// Any path segment: RBAC kinds, and others whose names are not DNS names.
     PathSegment,
+    /// An IP address in canonical form: IPAddresses.
+    IpAddress,
 }
 
 impl NameRule {
@@ -384,6 +407,7 @@ impl NameRule {
             NameRule::Label => names::name_is_dns_label(name, false),
             NameRule::Rfc1035Label => names::name_is_dns1035_label(name, false),
             NameRule::PathSegment => names::name_is_path_segment(name, false),
+            NameRule::IpAddress => ip_address_name(name),
         }
     }
 
@@ -395,6 +419,7 @@ impl NameRule {
             NameRule::Label => names::name_is_dns_label(prefix, true),
             NameRule::Rfc1035Label => names::name_is_dns1035_label(prefix, true),
             NameRule::PathSegment => names::name_is_path_segment(prefix, true),
+            NameRule::IpAddress => ip_address_name(prefix),
         }
     }
 }
@@ -404,7 +429,20 @@ fn name_rule(info: &ResourceInfo) -> NameRule {
         ("", "namespaces") => NameRule::Label,
         ("", "services") => NameRule::Rfc1035Label,
         ("rbac.authorization.k8s.io", _) => NameRule::PathSegment,
+        ("networking.k8s.io", "ipaddresses") => NameRule::IpAddress,
         _ => NameRule::Subdomain,
+    }
+}
+
+/// Upstream's `ValidateIPAddressName`: a name Go's `netip.ParseAddr` accepts, in the form it
+/// prints.
+fn ip_address_name(name: &str) -> Vec<String> {
+    match name.parse::<std::net::IpAddr>() {
+        Err(_) => vec![format!("ParseAddr({name:?}): unable to parse IP")],
+        Ok(ip) if ip.to_string() != name => {
+            vec!["must be a canonical format IP address".to_owned()]
+        }
+        Ok(_) => Vec::new(),
     }
 }
 
@@ -430,6 +468,24 @@ pub fn for_resource(info: &ResourceInfo) -> Strategy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ip_address_names_are_canonical_ips() {
+        assert!(NameRule::IpAddress.check("255.255.255.255").is_empty());
+        assert!(
+            NameRule::IpAddress
+                .check("fe80::42:1dff:fe84:f9e2")
+                .is_empty()
+        );
+        assert_eq!(
+            NameRule::IpAddress.check("fe80:0::1"),
+            ["must be a canonical format IP address"]
+        );
+        assert_eq!(
+            NameRule::IpAddress.check("not-an-ip"),
+            ["ParseAddr(\"not-an-ip\"): unable to parse IP"]
+        );
+    }
 
     #[test]
     fn every_kind_is_listed_once() {

@@ -158,7 +158,10 @@ pub(crate) async fn list(context: &Context<'_>) -> Result<axum::response::Respon
     };
     let remaining = next.and_then(|(_, remaining)| remaining);
     if wants_table(&format) {
-        let values = parse_all(&objects)?;
+        let values = objects
+            .iter()
+            .map(to_value)
+            .collect::<Result<Vec<_>, _>>()?;
         let mut table = table::table(
             context,
             &values,
@@ -242,35 +245,6 @@ fn list_meta(revision: i64, continue_value: Option<&str>, remaining: Option<usiz
         meta["remainingItemCount"] = json!(remaining);
     }
     meta
-}
-
-/// Below this many objects a LIST parses on the request's own thread.
-const PARALLEL_PARSE_MIN: usize = 2_000;
-
-/// Parse many cached objects, spread over the machine's cores for large lists: a Table LIST of
-/// 10,000 pods spends most of its time turning stored JSON into values.
-fn parse_all(objects: &[Object]) -> Result<Vec<Value>, ApiError> {
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    if threads < 2 || objects.len() < PARALLEL_PARSE_MIN {
-        return objects.iter().map(to_value).collect();
-    }
-    let chunk = objects.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = objects
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || part.iter().map(to_value).collect::<Result<Vec<_>, _>>())
-            })
-            .collect();
-        let mut values = Vec::with_capacity(objects.len());
-        for worker in workers {
-            let part = worker
-                .join()
-                .map_err(|_| ApiError::internal("a worker parsing a list panicked"))??;
-            values.extend(part);
-        }
-        Ok(values)
-    })
 }
 
 pub(crate) fn to_value(object: &Object) -> Result<Value, ApiError> {

@@ -94,10 +94,21 @@ async fn dispatch(app: &Arc<AppState>, request: Request) -> Result<Response, Api
             } else {
                 None
             };
-            if let Some(sub) = request.subresource.as_deref()
-                && (store.info.subresource(sub).is_none() || !matches!(sub, "status" | "scale"))
-            {
-                return Err(crate::app::not_found_path());
+            if let Some(sub) = request.subresource.as_deref() {
+                let Some(info) = store
+                    .info
+                    .subresource(sub)
+                    .filter(|_| matches!(sub, "status" | "scale" | "approval" | "finalize"))
+                else {
+                    return Err(crate::app::not_found_path());
+                };
+                if !info.verbs.iter().any(|v| v == verb.as_str()) {
+                    return Err(ApiError::method_not_supported(
+                        &request.group,
+                        &format!("{}/{sub}", request.resource),
+                        verb.as_str(),
+                    ));
+                }
             }
             // A resource served in another version than its storage version selects by the
             // stored kind's field names.

@@ -55,8 +55,8 @@ pub(crate) async fn create(context: &Context<'_>, body: Bytes) -> Result<Respons
     ))
 }
 
-/// Create a decoded object: the namespace admission check, ClusterIP and NodePort allocation for
-/// Services (released again if the create fails), then the store. Shared by POST and by
+/// Create a decoded object: the namespace admission check, the RuntimeClass admission of pods,
+/// ClusterIP and NodePort allocation for Services (released again if the create fails), then the store. Shared by POST and by
 /// server-side apply's create-on-apply.
 pub(super) async fn create_object(
     context: &Context<'_>,
@@ -68,6 +68,12 @@ pub(super) async fn create_object(
         context
             .registry
             .check_namespace_for_create(namespace, &context.store.info, name)
+            .await?;
+    }
+    if context.store.info.group.is_empty() && context.store.info.plural == "pods" {
+        context
+            .registry
+            .admit_pod_runtime_class(&mut object)
             .await?;
     }
     let is_service = context.store.info.group.is_empty() && context.store.info.plural == "services";
@@ -114,12 +120,32 @@ pub(crate) async fn update(context: &Context<'_>, body: Bytes) -> Result<Respons
 }
 
 /// Kinds whose delete answers with the deleted object rather than a Status (upstream's
-/// `ReturnDeletedObject`).
+/// `ReturnDeletedObject`; the OpenAPI documents, and so the generated clients, type these
+/// deletes' 200 response as the kind: the Python client fails to decode a Status as a CSIDriver).
 fn returns_deleted_object(group: &str, plural: &str) -> bool {
     matches!(
         (group, plural),
-        ("", "pods" | "serviceaccounts" | "namespaces" | "services")
-            | ("storage.k8s.io", "storageclasses")
+        (
+            "",
+            "pods"
+                | "serviceaccounts"
+                | "namespaces"
+                | "services"
+                | "podtemplates"
+                | "resourcequotas"
+                | "persistentvolumes"
+                | "persistentvolumeclaims"
+        ) | (
+            "storage.k8s.io",
+            "storageclasses"
+                | "csidrivers"
+                | "csinodes"
+                | "volumeattachments"
+                | "volumeattributesclasses"
+        ) | (
+            "resource.k8s.io",
+            "deviceclasses" | "resourceclaims" | "resourceclaimtemplates" | "resourceslices"
+        )
     )
 }
 
@@ -274,4 +300,41 @@ pub(crate) async fn delete_collection(
         "items": items,
     });
     respond_value(StatusCode::OK, &list, &format)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::returns_deleted_object;
+
+    #[test]
+    fn deletes_that_return_the_object_follow_upstream() {
+        for (group, plural) in [
+            ("", "pods"),
+            ("", "persistentvolumes"),
+            ("", "persistentvolumeclaims"),
+            ("", "podtemplates"),
+            ("storage.k8s.io", "csidrivers"),
+            ("storage.k8s.io", "csinodes"),
+            ("storage.k8s.io", "volumeattachments"),
+            ("storage.k8s.io", "volumeattributesclasses"),
+            ("resource.k8s.io", "deviceclasses"),
+            ("resource.k8s.io", "resourceclaims"),
+            ("resource.k8s.io", "resourceclaimtemplates"),
+            ("resource.k8s.io", "resourceslices"),
+        ] {
+            assert!(returns_deleted_object(group, plural), "{group}/{plural}");
+        }
+        for (group, plural) in [
+            ("", "configmaps"),
+            ("", "secrets"),
+            ("storage.k8s.io", "csistoragecapacities"),
+            ("policy", "poddisruptionbudgets"),
+            (
+                "admissionregistration.k8s.io",
+                "validatingadmissionpolicies",
+            ),
+        ] {
+            assert!(!returns_deleted_object(group, plural), "{group}/{plural}");
+        }
+    }
 }

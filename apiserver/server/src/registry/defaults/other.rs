@@ -58,6 +58,42 @@ pub fn storage_class(object: &mut Value) {
     or_set_in(object, "volumeBindingMode", json!("Immediate"));
 }
 
+/// CSIDriver (`SetDefaults_CSIDriver`): attach required, no pod info on mount, no capacity
+/// tracking, no republish, no SELinux mount option, fsGroup changes for ReadWriteOnce volumes with
+/// an fsType, persistent volumes only.
+pub fn csi_driver(object: &mut Value) {
+    let Some(spec) = child(object, "spec") else {
+        return;
+    };
+    or_set(spec, "attachRequired", json!(true));
+    or_set(spec, "podInfoOnMount", json!(false));
+    or_set(spec, "storageCapacity", json!(false));
+    or_set(spec, "fsGroupPolicy", json!("ReadWriteOnceWithFSType"));
+    or_set(spec, "requiresRepublish", json!(false));
+    or_set(spec, "seLinuxMount", json!(false));
+    let no_modes = spec
+        .get("volumeLifecycleModes")
+        .and_then(Value::as_array)
+        .is_none_or(Vec::is_empty);
+    if no_modes {
+        spec.insert("volumeLifecycleModes".into(), json!(["Persistent"]));
+    }
+}
+
+/// VolumeAttachment: `status.attached` is a non-pointer bool upstream, so every VolumeAttachment
+/// reads back with `status: {attached: false}` until an attacher sets it.
+pub fn volume_attachment(object: &mut Value) {
+    if let Some(status) = child(object, "status") {
+        or_set(status, "attached", json!(false));
+    }
+}
+
+/// ResourceClaim: its status is a non-pointer struct upstream, so a claim reads back with
+/// `status: {}` before anything is allocated (and a JSON patch can add `/status/allocation`).
+pub fn resource_claim(object: &mut Value) {
+    child(object, "status");
+}
+
 /// PriorityClass: preempts lower priorities.
 pub fn priority_class(object: &mut Value) {
     or_set_in(object, "preemptionPolicy", json!("PreemptLowerPriority"));
@@ -210,6 +246,46 @@ mod tests {
             storage_class,
             json!({"provisioner": "p"}),
             json!({"provisioner": "p", "reclaimPolicy": "Delete", "volumeBindingMode": "Immediate"}),
+        );
+        check(
+            "csi driver",
+            csi_driver,
+            json!({"spec": {"volumeLifecycleModes": ["Ephemeral"], "attachRequired": false}}),
+            json!({"spec": {"volumeLifecycleModes": ["Ephemeral"], "attachRequired": false,
+                "podInfoOnMount": false, "storageCapacity": false, "requiresRepublish": false,
+                "seLinuxMount": false, "fsGroupPolicy": "ReadWriteOnceWithFSType"}}),
+        );
+        check(
+            "csi driver without modes",
+            csi_driver,
+            json!({"spec": {}}),
+            json!({"spec": {"volumeLifecycleModes": ["Persistent"], "attachRequired": true,
+                "podInfoOnMount": false, "storageCapacity": false, "requiresRepublish": false,
+                "seLinuxMount": false, "fsGroupPolicy": "ReadWriteOnceWithFSType"}}),
+        );
+        check(
+            "volume attachment",
+            volume_attachment,
+            json!({"spec": {"attacher": "a"}}),
+            json!({"spec": {"attacher": "a"}, "status": {"attached": false}}),
+        );
+        check(
+            "attached volume attachment",
+            volume_attachment,
+            json!({"spec": {"attacher": "a"}, "status": {"attached": true}}),
+            json!({"spec": {"attacher": "a"}, "status": {"attached": true}}),
+        );
+        check(
+            "resource claim",
+            resource_claim,
+            json!({"spec": {"devices": {}}}),
+            json!({"spec": {"devices": {}}, "status": {}}),
+        );
+        check(
+            "allocated resource claim",
+            resource_claim,
+            json!({"spec": {}, "status": {"allocation": {}}}),
+            json!({"spec": {}, "status": {"allocation": {}}}),
         );
         check(
             "priority class",
