@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use crate::decode::decode_message;
 use crate::encode::encode_message;
 use crate::error::{Error, Path, Result};
-use crate::schema::message_for_kind;
+use crate::schema::{Label, Message, Ty, message, message_for_kind};
 use crate::wire::{Reader, Value as Wire, Writer};
 use crate::{CONTENT_TYPE, MAGIC};
 
@@ -182,6 +182,63 @@ pub fn encode_envelope(obj: &Value) -> Result<Vec<u8>> {
     let tm = type_meta(obj)?;
     let raw = encode_object(obj)?;
     Ok(wrap(&tm, &raw))
+}
+
+/// Encodes a list (`PodList`, ...) one item at a time, so that a large LIST never holds every
+/// item's JSON tree at once: the list's metadata first, each item as it comes, then the envelope.
+/// The bytes are those [`encode_envelope`] gives for the whole list.
+#[derive(Debug)]
+pub struct ListEncoder {
+    type_meta: TypeMeta,
+    items_tag: u32,
+    item: &'static Message,
+    body: Writer,
+}
+
+impl ListEncoder {
+    /// A list of kind `list_kind` in `api_version` with `list_meta` (the JSON `ListMeta`). Fails
+    /// with [`Error::NotProtobufKind`] when the list has no message.
+    pub fn new(api_version: &str, list_kind: &str, list_meta: &Value) -> Result<Self> {
+        let not_protobuf = || Error::NotProtobufKind {
+            api_version: api_version.to_owned(),
+            kind: list_kind.to_owned(),
+        };
+        let list = message_for_kind(api_version, list_kind).ok_or_else(not_protobuf)?;
+        let items = list
+            .fields
+            .iter()
+            .find(|field| field.json == "items" && field.label == Label::Repeated)
+            .ok_or_else(not_protobuf)?;
+        let Ty::Msg(item) = items.ty else {
+            return Err(not_protobuf());
+        };
+        let mut body = Writer::default();
+        let mut head = Map::new();
+        head.insert("metadata".to_owned(), list_meta.clone());
+        encode_message(list, &Value::Object(head), &mut body, &mut Path::default())?;
+        Ok(ListEncoder {
+            type_meta: TypeMeta {
+                api_version: api_version.to_owned(),
+                kind: list_kind.to_owned(),
+            },
+            items_tag: items.tag,
+            item: message(item),
+            body,
+        })
+    }
+
+    /// Appends one item (its JSON object as served).
+    pub fn push(&mut self, item: &Value) -> Result<()> {
+        let message = self.item;
+        self.body.message_field(self.items_tag, |w| {
+            encode_message(message, item, w, &mut Path::default())
+        })
+    }
+
+    /// The protobuf body: `k8s\0` + `runtime.Unknown` around the list.
+    pub fn finish(self) -> Vec<u8> {
+        wrap(&self.type_meta, &self.body.buf)
+    }
 }
 
 /// Wraps an object's message in the envelope.

@@ -39,8 +39,9 @@ mod time;
 mod wire;
 
 pub use envelope::{
-    TypeMeta, decode_envelope, decode_envelope_with_defaults, decode_object, decode_watch_event,
-    encode_envelope, encode_object, encode_watch_event, has_protobuf, type_meta,
+    ListEncoder, TypeMeta, decode_envelope, decode_envelope_with_defaults, decode_object,
+    decode_watch_event, encode_envelope, encode_object, encode_watch_event, has_protobuf,
+    type_meta,
 };
 pub use error::{Error, Result};
 pub use schema::{

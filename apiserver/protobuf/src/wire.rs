@@ -159,16 +159,41 @@ impl Writer {
         self.buf.extend_from_slice(v);
     }
 
-    /// Writes a length-delimited field whose body `body` writes; the body is built in a scratch
-    /// buffer and copied, which keeps the code simple at the cost of one copy per nesting level.
+    /// Writes a length-delimited field whose body `body` writes, in place: one byte is reserved for
+    /// the length and, when the body turns out to need a longer varint, the body is shifted right
+    /// once. Small messages (most of them) cost no copy and no allocation. On error the partial
+    /// field is removed.
     pub(crate) fn message_field<E>(
         &mut self,
         tag: u32,
         body: impl FnOnce(&mut Writer) -> Result<(), E>,
     ) -> Result<(), E> {
-        let mut inner = Writer::default();
-        body(&mut inner)?;
-        self.bytes_field(tag, &inner.buf);
+        let start = self.buf.len();
+        self.key(tag, WireType::Len);
+        let length_at = self.buf.len();
+        self.buf.push(0);
+        if let Err(error) = body(self) {
+            self.buf.truncate(start);
+            return Err(error);
+        }
+        let body_len = (self.buf.len() - length_at - 1) as u64;
+        let mut length = [0u8; 10];
+        let mut n = 0;
+        let mut v = body_len;
+        while v >= 0x80 {
+            // Truncation to the low 7 bits is the encoding.
+            length[n] = (v as u8 & 0x7f) | 0x80;
+            v >>= 7;
+            n += 1;
+        }
+        length[n] = v as u8;
+        n += 1;
+        if n == 1 {
+            self.buf[length_at] = length[0];
+        } else {
+            self.buf
+                .splice(length_at..=length_at, length[..n].iter().copied());
+        }
         Ok(())
     }
 }
@@ -186,6 +211,33 @@ pub(crate) fn as_i32(v: u64) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nested_messages_get_their_length_in_place() {
+        for size in [0usize, 1, 127, 128, 300, 20_000] {
+            let mut w = Writer::default();
+            w.varint_field(1, 7);
+            w.message_field(2, |w| {
+                w.bytes_field(3, &vec![0xab; size]);
+                Ok::<(), ()>(())
+            })
+            .unwrap();
+            let mut expected = Writer::default();
+            expected.varint_field(1, 7);
+            let mut inner = Writer::default();
+            inner.bytes_field(3, &vec![0xab; size]);
+            expected.bytes_field(2, &inner.buf);
+            assert_eq!(w.buf, expected.buf, "body of {size} bytes");
+        }
+        let mut w = Writer::default();
+        w.varint_field(1, 7);
+        let failed = w.message_field(2, |w| {
+            w.bytes_field(3, b"partial");
+            Err(())
+        });
+        assert!(failed.is_err());
+        assert_eq!(w.buf, [0x08, 7], "a failed field leaves nothing behind");
+    }
 
     #[test]
     fn varints_round_trip() {

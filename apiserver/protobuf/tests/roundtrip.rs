@@ -250,6 +250,31 @@ fn pod_list() {
 }
 
 #[test]
+fn a_list_encoded_item_by_item_is_the_whole_list_encoded() {
+    let big_labels: serde_json::Map<String, Value> = (0..40)
+        .map(|i| (format!("label-{i}"), json!("x".repeat(20))))
+        .collect();
+    let items = vec![
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta("a"), "spec": {"containers": [{"name": "c", "image": "i"}]}}),
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "b", "labels": big_labels}, "status": {"phase": "Running"}}),
+    ];
+    let list_meta = json!({"resourceVersion": "99", "continue": "abc"});
+    let whole = encode_envelope(&json!({
+        "apiVersion": "v1", "kind": "PodList", "metadata": list_meta, "items": items,
+    }))
+    .unwrap();
+    let mut encoder = tugboat_protobuf::ListEncoder::new("v1", "PodList", &list_meta).unwrap();
+    for item in &items {
+        encoder.push(item).unwrap();
+    }
+    assert_eq!(encoder.finish(), whole);
+    assert!(tugboat_protobuf::ListEncoder::new("v1", "Pod", &list_meta).is_err());
+    assert!(
+        tugboat_protobuf::ListEncoder::new("example.com/v1", "WidgetList", &list_meta).is_err()
+    );
+}
+
+#[test]
 fn discovery_events_and_reviews() {
     round_trip(json!({
         "apiVersion": "v1", "kind": "APIResourceList", "groupVersion": "apps/v1",

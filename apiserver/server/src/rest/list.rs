@@ -158,6 +158,30 @@ pub(crate) async fn list(context: &Context<'_>) -> Result<axum::response::Respon
     };
     let remaining = next.and_then(|(_, remaining)| remaining);
     if wants_table(&format) {
+        if format.encoding == Encoding::Json
+            && let Shape::Table { version } = &format.shape
+            && let Some(mut writer) = table::TableWriter::new(
+                context,
+                version,
+                revision,
+                continue_value.as_deref(),
+                remaining,
+                objects.len() * 256,
+            )
+        {
+            let conversion = store.conversion();
+            for object in &objects {
+                writer.row(to_value(object)?, |value| match conversion {
+                    Some(conversion) => conversion.to_external(value),
+                    None => Ok(value),
+                })?;
+            }
+            return Ok(respond_bytes(
+                StatusCode::OK,
+                writer.finish(),
+                Encoding::Json,
+            ));
+        }
         let values = objects
             .iter()
             .map(to_value)
@@ -219,6 +243,24 @@ pub(crate) async fn list(context: &Context<'_>) -> Result<axum::response::Respon
                 "items": items,
             });
             respond_value(StatusCode::OK, &list, &format)
+        }
+        (Shape::Object, Encoding::Protobuf) => {
+            let meta = list_meta(revision, continue_value.as_deref(), remaining);
+            let mut encoder = tugboat_protobuf::ListEncoder::new(&api_version, list_kind, &meta)
+                .map_err(|e| {
+                    tracing::debug!(error = %e, "no protobuf encoding for the list");
+                    ApiError::not_acceptable(&["application/json", "application/yaml"])
+                })?;
+            for object in &objects {
+                encoder
+                    .push(&to_value(object)?)
+                    .map_err(|e| ApiError::internal(&format!("encoding protobuf: {e}")))?;
+            }
+            Ok(respond_bytes(
+                StatusCode::OK,
+                encoder.finish(),
+                Encoding::Protobuf,
+            ))
         }
         _ => {
             let items = objects

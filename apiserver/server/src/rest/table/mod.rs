@@ -175,6 +175,155 @@ pub(crate) fn table_for_watch(
     )
 }
 
+/// A Table written straight to JSON one row at a time, so that a large LIST never holds every
+/// object's tree (nor every row) at once: the header when made, a row per [`TableWriter::row`],
+/// the closing bytes on [`TableWriter::finish`]. The same document [`table`] builds (then
+/// [`with_version`] for `version`), for printers that keep the storage order.
+pub(crate) struct TableWriter {
+    printer: Printer,
+    now: SystemTime,
+    include: IncludeObject,
+    version: String,
+    body: Vec<u8>,
+    rows: usize,
+}
+
+/// What a row carries besides its cells (`includeObject`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IncludeObject {
+    None,
+    Metadata,
+    Object,
+}
+
+impl TableWriter {
+    /// The writer for `context`'s resource, or `None` when its printer sorts rows (flow schemas),
+    /// which needs every object first. `capacity` sizes the body.
+    pub(crate) fn new(
+        context: &Context<'_>,
+        version: &str,
+        revision: i64,
+        continue_token: Option<&str>,
+        remaining: Option<usize>,
+        capacity: usize,
+    ) -> Option<TableWriter> {
+        let info = &context.store.info;
+        let printer = printer(&info.group, &info.kind).unwrap_or(DEFAULT);
+        if printer.sort.is_some() {
+            return None;
+        }
+        Some(TableWriter::with_printer(
+            printer,
+            SystemTime::now(),
+            &context.query.include_object,
+            version,
+            revision,
+            continue_token,
+            remaining,
+            capacity,
+        ))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn with_printer(
+        printer: Printer,
+        now: SystemTime,
+        include: &str,
+        version: &str,
+        revision: i64,
+        continue_token: Option<&str>,
+        remaining: Option<usize>,
+        capacity: usize,
+    ) -> TableWriter {
+        let include = match include {
+            "None" => IncludeObject::None,
+            "Object" => IncludeObject::Object,
+            _ => IncludeObject::Metadata,
+        };
+        let mut metadata = json!({ "resourceVersion": revision.to_string() });
+        if let Some(token) = continue_token {
+            metadata["continue"] = json!(token);
+        }
+        if let Some(remaining) = remaining {
+            metadata["remainingItemCount"] = json!(remaining);
+        }
+        let mut body = Vec::with_capacity(capacity);
+        body.extend_from_slice(b"{\"kind\":\"Table\",\"apiVersion\":");
+        body.extend_from_slice(
+            json!(format!("meta.k8s.io/{version}"))
+                .to_string()
+                .as_bytes(),
+        );
+        body.extend_from_slice(b",\"metadata\":");
+        body.extend_from_slice(metadata.to_string().as_bytes());
+        body.extend_from_slice(b",\"columnDefinitions\":");
+        body.extend_from_slice(
+            column_definitions((printer.columns)())
+                .to_string()
+                .as_bytes(),
+        );
+        body.extend_from_slice(b",\"rows\":[");
+        TableWriter {
+            printer,
+            now,
+            include,
+            version: version.to_owned(),
+            body,
+            rows: 0,
+        }
+    }
+
+    /// Appends the row of `object` (as stored); `external` turns it into the served version when
+    /// the row carries the whole object.
+    pub(crate) fn row<E>(
+        &mut self,
+        object: Value,
+        external: impl FnOnce(Value) -> Result<Value, E>,
+    ) -> Result<(), E> {
+        let mut row = serde_json::Map::new();
+        row.insert(
+            "cells".to_owned(),
+            Value::Array((self.printer.cells)(&object, self.now)),
+        );
+        if let Some(conditions) = self.printer.conditions.and_then(|c| c(&object)) {
+            row.insert("conditions".to_owned(), conditions);
+        }
+        match self.include {
+            IncludeObject::None => {}
+            IncludeObject::Metadata => {
+                let mut object = object;
+                let metadata = object
+                    .get_mut("metadata")
+                    .map_or_else(|| json!({}), Value::take);
+                row.insert(
+                    "object".to_owned(),
+                    json!({
+                        "kind": "PartialObjectMetadata",
+                        "apiVersion": format!("meta.k8s.io/{}", self.version),
+                        "metadata": metadata,
+                    }),
+                );
+            }
+            IncludeObject::Object => {
+                row.insert("object".to_owned(), external(object)?);
+            }
+        }
+        if self.rows > 0 {
+            self.body.push(b',');
+        }
+        self.rows += 1;
+        // Writing a Value to a Vec cannot fail: its keys are strings and the Vec grows.
+        let _ = serde_json::to_writer(&mut self.body, &Value::Object(row));
+        Ok(())
+    }
+
+    /// The JSON document.
+    pub(crate) fn finish(mut self) -> Vec<u8> {
+        self.body.extend_from_slice(b"]}");
+        self.body
+    }
+}
+
 fn build(
     printer: Printer,
     objects: &[Value],

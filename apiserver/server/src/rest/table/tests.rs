@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::{Value, json};
 
 use super::format::{format_label_selector, human_duration, parse_time};
-use super::{DEFAULT, build, printer, with_version};
+use super::{DEFAULT, TableWriter, build, printer, with_version};
 use crate::registry::meta::format_rfc3339;
 
 /// 2024-01-01T00:00:00Z.
@@ -1639,4 +1639,36 @@ fn tables_in_v1beta1_carry_that_version_in_rows_too() {
         with_version(&json!({"kind": "Status"}), "v1beta1"),
         json!({"kind": "Status"})
     );
+}
+
+#[test]
+fn streamed_tables_equal_built_ones() {
+    let pods = [
+        pod(json!({"phase": "Running"}), one_container()),
+        pod(json!({"phase": "Succeeded"}), two_containers()),
+    ];
+    let printer = printer("", "Pod").unwrap();
+    for include in ["None", "Metadata", "Object"] {
+        for version in ["v1", "v1beta1"] {
+            let built = with_version(
+                &build(printer, &pods, now(), 9, Some("tok"), Some(2), include),
+                version,
+            );
+            let mut writer = TableWriter::with_printer(
+                printer,
+                now(),
+                include,
+                version,
+                9,
+                Some("tok"),
+                Some(2),
+                0,
+            );
+            for pod in &pods {
+                writer.row(pod.clone(), Ok::<Value, ()>).unwrap();
+            }
+            let streamed: Value = serde_json::from_slice(&writer.finish()).unwrap();
+            assert_eq!(streamed, built, "includeObject={include}, {version}");
+        }
+    }
 }
