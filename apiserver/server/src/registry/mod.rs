@@ -36,6 +36,9 @@ pub struct Registry {
     pub service_cidr: service_ips::ServiceCidr,
     /// Serializes this server's NodePort picks.
     node_port_lock: tokio::sync::Mutex<()>,
+    /// Turns true when the server stops: open watches end then, so that clients reconnect
+    /// elsewhere instead of waiting out the drain.
+    pub(crate) shutdown: watch::Receiver<bool>,
 }
 
 impl Registry {
@@ -109,6 +112,7 @@ impl Registry {
             stores: RwLock::new(stores),
             service_cidr,
             node_port_lock: tokio::sync::Mutex::new(()),
+            shutdown,
         })
     }
 

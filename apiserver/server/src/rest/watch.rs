@@ -123,6 +123,7 @@ pub(crate) async fn watch(context: &Context<'_>) -> Result<Response, ApiError> {
     let opened = store
         .cache
         .watch(start, &store.key_within(context.namespace), with_initial);
+    let mut shutdown = context.registry.shutdown.clone();
     tokio::spawn(async move {
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
@@ -174,6 +175,7 @@ pub(crate) async fn watch(context: &Context<'_>) -> Result<Response, ApiError> {
                         }
                 }
                 _ = &mut deadline => return,
+                () = crate::stopped(&mut shutdown) => return,
                 _ = tx.closed() => return,
             }
         }
