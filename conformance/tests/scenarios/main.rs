@@ -137,6 +137,7 @@ const SCENARIOS: &[(&str, &[&str])] = registry![
     helm::helm_template_kubectl_apply,
     ssa::server_side_apply_managers,
     ssa::updates_are_tracked,
+    ssa::reset_fields_are_not_owned,
     ssa::bad_apply_requests,
     ssa::client_side_apply_and_diff,
     errors::malformed_json,

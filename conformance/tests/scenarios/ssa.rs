@@ -172,6 +172,38 @@ scenario! {
 }
 
 scenario! {
+    /// Fields a write cannot change are never owned by it (upstream's reset fields): `status`
+    /// applied to the main resource is dropped and unowned; through `--subresource=status` only
+    /// the status is applied and owned, `spec` is left alone.
+    fn reset_fields_are_not_owned(server) covers [] {
+        create_namespace(server, "ssa");
+        let with_status = format!("{}status: {{replicas: 5}}\n", deployment(2, "busybox:1", None));
+        apply(server, &with_status, &["--field-manager=alice"]).ok();
+        let created = web(server);
+        assert!(created.get("status").is_none_or(|s| s.get("replicas").is_none()), "{created:#}");
+        assert!(owns(&created, "alice", &["f:spec", "f:replicas"]));
+        assert!(!owns(&created, "alice", &["f:status"]), "{created:#}");
+
+        let status_only = format!("{}status: {{replicas: 3, observedGeneration: 1}}\n", deployment(9, "busybox:9", None));
+        apply(server, &status_only, &["--field-manager=ctl", "--subresource=status"]).ok();
+        let updated = web(server);
+        assert_eq!(updated["status"]["replicas"], 3, "{updated:#}");
+        assert_eq!(updated["spec"]["replicas"], 2, "spec is not changed through status");
+        assert_eq!(updated["spec"]["template"]["spec"]["containers"][0]["image"], "busybox:1");
+        assert!(owns(&updated, "ctl", &["f:status", "f:replicas"]), "{updated:#}");
+        assert!(!owns(&updated, "ctl", &["f:spec"]), "{updated:#}");
+        let entry = updated["metadata"]["managedFields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["manager"] == "ctl")
+            .unwrap();
+        assert_eq!(entry["subresource"], "status");
+        assert_eq!(entry["operation"], "Apply");
+    }
+}
+
+scenario! {
     /// Bad apply requests: no field manager (422 on PatchOptions), `force` on a non-apply patch
     /// (422), a body that is not YAML (400), a name that differs from the URL (400).
     fn bad_apply_requests(server) covers [] {

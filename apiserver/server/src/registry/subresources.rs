@@ -28,6 +28,49 @@ fn status_resets_metadata(group: &str, kind: &str) -> bool {
     )
 }
 
+/// An applied configuration without the fields the write through `subresource` resets
+/// (upstream's `ResetFieldsStrategy`, which the field manager strips before applying, so that no
+/// manager owns a field the write cannot change): `status` on the main resource of a kind with a
+/// status subresource; everything but `status` (and the metadata the kind keeps) through
+/// `status`. `None`: nothing to strip.
+pub fn without_reset_fields(
+    group: &str,
+    kind: &str,
+    subresource: Option<&str>,
+    status_subresource: bool,
+    config: &Value,
+) -> Option<Value> {
+    let root = config.as_object()?;
+    match subresource {
+        None if status_subresource && root.contains_key("status") => {
+            let mut out = root.clone();
+            out.remove("status");
+            Some(Value::Object(out))
+        }
+        Some("status") => {
+            let mut out = root.clone();
+            out.retain(|field, _| {
+                matches!(
+                    field.as_str(),
+                    "apiVersion" | "kind" | "metadata" | "status"
+                )
+            });
+            if status_resets_metadata(group, kind)
+                && let Some(metadata) = out.get_mut("metadata").and_then(Value::as_object_mut)
+            {
+                metadata.retain(|field, _| {
+                    matches!(
+                        field.as_str(),
+                        "name" | "namespace" | "resourceVersion" | "uid"
+                    )
+                });
+            }
+            Some(Value::Object(out))
+        }
+        _ => None,
+    }
+}
+
 /// `old` with `field` of `new` (removed when `new` has none).
 fn old_with(old: &Value, new: &Value, fields: &[&str]) -> Value {
     let mut out = old.clone();

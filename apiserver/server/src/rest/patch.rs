@@ -124,6 +124,14 @@ async fn server_side_apply(
     let manager = context.query.field_manager.clone().unwrap_or_default();
     let force = context.query.force.unwrap_or(false);
     let subresource = context.request.subresource.as_deref();
+    let stripped = crate::registry::subresources::without_reset_fields(
+        &info.group,
+        &info.kind,
+        subresource,
+        info.subresource("status").is_some(),
+        config,
+    );
+    let config = stripped.as_ref().unwrap_or(config);
     let field_validation = context.query.field_validation;
     // Apply records ownership itself; the store must not add an Update entry on top.
     let options = WriteOptions {
