@@ -292,6 +292,59 @@ fn client_side_apply_update_then_server_side_apply_conflicts() {
 }
 
 #[test]
+fn conflicts_on_fields_client_side_apply_left_unchanged_may_be_taken_over() {
+    let mut live = record_update(
+        None,
+        &nginx("nginx", 2),
+        deployment_schema(),
+        "kubectl-client-side-apply",
+        T0,
+    );
+    live["metadata"]["uid"] = json!("1234");
+    let last_applied = nginx("nginx", 2);
+    let Err(ApplyError::Conflicts(conflicts)) =
+        apply_d(Some(&live), &nginx("nginx:2", 4), "kubectl", false, T1)
+    else {
+        panic!("expected conflicts");
+    };
+    assert_eq!(conflicts.len(), 2, "{conflicts:?}");
+    assert!(apply::conflicts_allowed_by_last_applied(
+        &conflicts,
+        &live,
+        &last_applied,
+        deployment_schema()
+    ));
+    // Someone changed the replicas after the client-side apply: that conflict stands.
+    let mut changed = live.clone();
+    changed["spec"]["replicas"] = json!(3);
+    let Err(ApplyError::Conflicts(conflicts)) =
+        apply_d(Some(&changed), &nginx("nginx:2", 4), "kubectl", false, T1)
+    else {
+        panic!("expected conflicts");
+    };
+    assert!(!apply::conflicts_allowed_by_last_applied(
+        &conflicts,
+        &changed,
+        &last_applied,
+        deployment_schema()
+    ));
+    // A field client-side apply never applied is not covered either.
+    let mut narrower = last_applied.clone();
+    narrower["spec"].as_object_mut().unwrap().remove("replicas");
+    let Err(ApplyError::Conflicts(conflicts)) =
+        apply_d(Some(&live), &nginx("nginx", 4), "kubectl", false, T1)
+    else {
+        panic!("expected conflicts");
+    };
+    assert!(!apply::conflicts_allowed_by_last_applied(
+        &conflicts,
+        &live,
+        &narrower,
+        deployment_schema()
+    ));
+}
+
+#[test]
 fn multiple_conflicts_are_grouped_by_manager() {
     let live = apply_d(None, &nginx("nginx", 3), "alpha", false, T0).unwrap();
     let mut upd = live.clone();

@@ -138,6 +138,7 @@ const SCENARIOS: &[(&str, &[&str])] = registry![
     ssa::server_side_apply_managers,
     ssa::updates_are_tracked,
     ssa::reset_fields_are_not_owned,
+    ssa::client_side_and_server_side_apply_interoperate,
     ssa::bad_apply_requests,
     ssa::client_side_apply_and_diff,
     errors::malformed_json,

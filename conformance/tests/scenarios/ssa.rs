@@ -204,6 +204,37 @@ scenario! {
 }
 
 scenario! {
+    /// Moving between client-side and server-side `kubectl apply`: the server-side apply takes
+    /// over without conflicts and keeps the last-applied annotation current, so that a later
+    /// client-side apply that drops a label removes it.
+    fn client_side_and_server_side_apply_interoperate(server) covers [] {
+        create_namespace(server, "ssa");
+        server
+            .kubectl_with_stdin(&["apply", "-f", "-"], Some(deployment(1, "busybox:1", Some("extra")).as_bytes()))
+            .ok();
+        let out = apply(server, &deployment(2, "busybox:2", Some("extra")), &[]).ok();
+        assert!(out.stdout.contains("serverside-applied"), "{out}");
+        let object = web(server);
+        assert_eq!(object["spec"]["replicas"], 2);
+        let last: Value = serde_json::from_str(
+            object["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(last["spec"]["replicas"], 2, "{last:#}");
+        assert_eq!(last["spec"]["template"]["spec"]["containers"][0]["image"], "busybox:2");
+        assert!(last["metadata"]["annotations"].get("kubectl.kubernetes.io/last-applied-configuration").is_none());
+
+        server
+            .kubectl_with_stdin(&["apply", "-f", "-"], Some(deployment(2, "busybox:2", None).as_bytes()))
+            .ok();
+        let object = web(server);
+        assert_eq!(object["metadata"]["labels"], json!({"app": "web"}), "{object:#}");
+    }
+}
+
+scenario! {
     /// Bad apply requests: no field manager (422 on PatchOptions), `force` on a non-apply patch
     /// (422), a body that is not YAML (400), a name that differs from the URL (400).
     fn bad_apply_requests(server) covers [] {

@@ -489,6 +489,31 @@ pub fn field_set(value: &Value, schema: MessageRef) -> FieldSet {
     typed::field_set(value, typed::root(schema), false).0
 }
 
+/// Upstream's last-applied manager, which lets `kubectl apply --server-side` take over from
+/// client-side `kubectl apply` without conflicts: the conflicts an apply may force because they are
+/// on fields client-side apply last applied (`last_applied`, the object its annotation holds) and
+/// `live` still holds unchanged. `true` when every conflict is such a field.
+pub fn conflicts_allowed_by_last_applied(
+    conflicts: &[Conflict],
+    live: &Value,
+    last_applied: &Value,
+    schema: MessageRef,
+) -> bool {
+    let node = typed::root(schema);
+    let applied = typed::field_set(last_applied, node, false).0;
+    let live = managers::without_managed_fields(live);
+    let comparison = typed::compare(last_applied, &live, node);
+    let unchanged = applied
+        .difference(&comparison.modified)
+        .difference(&comparison.removed);
+    let allowed: std::collections::HashSet<String> = unchanged
+        .paths()
+        .iter()
+        .map(|path| fieldpath::path_string(path))
+        .collect();
+    !conflicts.is_empty() && conflicts.iter().all(|c| allowed.contains(&c.path))
+}
+
 /// Upstream's `checkName` for apply and update: the object's name must be the URL's, and its
 /// namespace (when set) the URL's.
 pub fn check_name(object: &Value, name: &str, namespace: Option<&str>) -> Result<(), ApplyError> {

@@ -106,6 +106,73 @@ pub(crate) async fn patch(context: &Context<'_>, body: Bytes) -> Result<Response
     ))
 }
 
+/// Whether kubectl's server-side apply may force `conflicts`: they are all on fields that
+/// client-side `kubectl apply` last applied and that still hold those values (upstream's
+/// last-applied manager, which makes the move from client-side to server-side apply conflict-free).
+fn takes_over_from_client_side_apply(
+    manager: &str,
+    conflicts: &[tugboat_patch::apply::Conflict],
+    live: &Value,
+    schema: tugboat_protobuf::MessageRef,
+) -> bool {
+    if manager != "kubectl" {
+        return false;
+    }
+    let Some(last_applied) = live
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(LAST_APPLIED))
+        .and_then(Value::as_str)
+        .and_then(|text| serde_json::from_str::<Value>(text).ok())
+    else {
+        return false;
+    };
+    tugboat_patch::apply::conflicts_allowed_by_last_applied(conflicts, live, &last_applied, schema)
+}
+
+/// The annotation client-side `kubectl apply` keeps its last applied configuration in.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+/// The most all annotations of an object may hold (upstream's `TotalAnnotationSizeLimitB`).
+const ANNOTATIONS_SIZE_LIMIT: usize = 256 * 1024;
+
+/// Keep client-side apply's annotation in step with kubectl's server-side applies, as upstream's
+/// field manager does, so that a later client-side `kubectl apply` computes its deletions from
+/// what was applied last: when the manager is `kubectl` and the result carries the annotation,
+/// it becomes the applied configuration (without the annotation itself), or goes when that
+/// would exceed the annotations' size limit.
+fn sync_last_applied(applied: &mut Value, config: &Value, manager: &str) {
+    if manager != "kubectl" {
+        return;
+    }
+    let Some(annotations) = applied
+        .pointer_mut("/metadata/annotations")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    if !annotations.contains_key(LAST_APPLIED) {
+        return;
+    }
+    let mut last = config.clone();
+    if let Some(config_annotations) = last
+        .pointer_mut("/metadata/annotations")
+        .and_then(Value::as_object_mut)
+    {
+        config_annotations.remove(LAST_APPLIED);
+    }
+    // Go's encoder writes map keys sorted, as serde_json's map does, and ends with a newline.
+    let value = format!("{last}\n");
+    let others: usize = annotations
+        .iter()
+        .filter(|(key, _)| key.as_str() != LAST_APPLIED)
+        .map(|(key, value)| key.len() + value.as_str().map_or(0, str::len))
+        .sum();
+    if others + LAST_APPLIED.len() + value.len() > ANNOTATIONS_SIZE_LIMIT {
+        annotations.remove(LAST_APPLIED);
+    } else {
+        annotations.insert(LAST_APPLIED.to_owned(), Value::String(value));
+    }
+}
+
 /// Server-side apply: merge the applied configuration into the live object by the type's
 /// structure, track field ownership in `managedFields`, refuse (409) to change fields another
 /// manager owns unless `force`, and create the object when it does not exist yet.
@@ -149,7 +216,7 @@ async fn server_side_apply(
                 options.clone(),
                 |current| {
                     let now = meta::now_rfc3339();
-                    let mut applied = match subresource {
+                    let apply = |force| match subresource {
                         Some(sub) => tugboat_patch::apply::apply_to_subresource(
                             Some(current),
                             config,
@@ -167,8 +234,19 @@ async fn server_side_apply(
                             force,
                             &now,
                         ),
+                    };
+                    let mut applied = match apply(force) {
+                        Err(tugboat_patch::apply::ApplyError::Conflicts(conflicts))
+                            if takes_over_from_client_side_apply(
+                                &manager, &conflicts, current, schema,
+                            ) =>
+                        {
+                            apply(true)
+                        }
+                        other => other,
                     }
                     .map_err(apply_error)?;
+                    sync_last_applied(&mut applied, config, &manager);
                     if meta::string(&applied, "resourceVersion")
                         == meta::string(current, "resourceVersion")
                     {
@@ -193,8 +271,9 @@ async fn server_side_apply(
         }
         // Create on apply.
         let now = meta::now_rfc3339();
-        let object = tugboat_patch::apply::apply(None, config, schema, &manager, force, &now)
+        let mut object = tugboat_patch::apply::apply(None, config, schema, &manager, force, &now)
             .map_err(apply_error)?;
+        sync_last_applied(&mut object, config, &manager);
         let (object, problems) =
             strict_decode(&object, &api_version, &info.kind, field_validation)?;
         match super::write::create_object(context, object, options.clone()).await {
