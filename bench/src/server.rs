@@ -3,8 +3,7 @@
 
 use std::{
     fs::File,
-    io::{Read, Write},
-    net::{TcpListener, TcpStream},
+    net::TcpListener,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     sync::Arc,
@@ -18,8 +17,6 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
 
 /// How long the server may take from spawn to `/readyz` answering 200.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long etcd may take to report healthy.
-const ETCD_READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the server may take to exit after SIGTERM before it is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 /// Timeout of one ordinary (non-watch) request.
@@ -60,112 +57,9 @@ fn sigterm(pid: u32) {
         .status();
 }
 
-/// A fresh single-member etcd (`/usr/bin/etcd`, or `$ETCD_BIN`) on free loopback ports, with its
-/// data in a temp dir on the same disk and fsync on, as in production.
-#[derive(Debug)]
-pub struct Etcd {
-    /// `http://127.0.0.1:PORT`.
-    pub endpoint: String,
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Etcd {
-    pub fn start() -> anyhow::Result<Etcd> {
-        let bin = std::env::var_os("ETCD_BIN")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("/usr/bin/etcd"));
-        let dir = tempfile::Builder::new()
-            .prefix("tugboat-bench-etcd-")
-            .tempdir()?;
-        let (client_port, peer_port) = (free_port()?, free_port()?);
-        let client_url = format!("http://127.0.0.1:{client_port}");
-        let peer_url = format!("http://127.0.0.1:{peer_port}");
-        let log_path = dir.path().join("etcd.log");
-        let log = File::create(&log_path)?;
-        let child = Command::new(&bin)
-            .arg("--name=default")
-            .arg(format!("--data-dir={}", dir.path().join("data").display()))
-            .arg(format!("--listen-client-urls={client_url}"))
-            .arg(format!("--advertise-client-urls={client_url}"))
-            .arg(format!("--listen-peer-urls={peer_url}"))
-            .arg(format!("--initial-advertise-peer-urls={peer_url}"))
-            .arg(format!("--initial-cluster=default={peer_url}"))
-            .arg("--initial-cluster-state=new")
-            .arg("--quota-backend-bytes=8589934592")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-            .with_context(|| {
-                format!(
-                    "cannot run {} (install it with `apt-get install etcd-server`)",
-                    bin.display()
-                )
-            })?;
-        let mut etcd = Etcd {
-            endpoint: client_url,
-            child,
-            _dir: dir,
-        };
-        let deadline = Instant::now() + ETCD_READY_TIMEOUT;
-        loop {
-            if let Some(status) = etcd.child.try_wait()? {
-                bail!(
-                    "etcd exited early ({status}); log tail:\n{}",
-                    log_tail(&log_path, 20)
-                );
-            }
-            if etcd_healthy(client_port) {
-                return Ok(etcd);
-            }
-            if Instant::now() > deadline {
-                bail!(
-                    "etcd at {} was not healthy within {ETCD_READY_TIMEOUT:?}; log tail:\n{}",
-                    etcd.endpoint,
-                    log_tail(&log_path, 20)
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-impl Drop for Etcd {
-    fn drop(&mut self) {
-        sigterm(self.child.id());
-        let deadline = Instant::now() + STOP_TIMEOUT;
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `GET /health` over plain HTTP/1.0 answers `{"health":"true"}`.
-fn etcd_healthy(port: u16) -> bool {
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    if stream
-        .write_all(b"GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-        .is_err()
-    {
-        return false;
-    }
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
-    response.contains("\"health\":\"true\"")
-}
+/// A fresh single-member etcd (`etcd` on the `PATH`, or `$ETCD_BIN`) on free loopback ports, with
+/// its data in a temp dir on the same disk and fsync on, as in production.
+pub use tugboat_etcd_testing::EtcdServer as Etcd;
 
 /// A running `tugboat server`; SIGTERM (then SIGKILL) when stopped or dropped.
 #[derive(Debug)]

@@ -24,7 +24,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::etcd::Etcd;
+use tugboat_etcd_testing::{EtcdServer as Etcd, Options as EtcdOptions};
 
 /// How long `tugboat server` may take to answer `/readyz` with `ok`.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -344,7 +344,13 @@ impl Server {
             .tempdir()?;
         let etcd = match backend {
             Backend::Embedded => None,
-            Backend::Etcd => Some(Etcd::start(dir.path())?),
+            // No fsync: a scenario never survives a crash, and fsync dominates etcd's start-up
+            // and write latency on CI disks.
+            Backend::Etcd => Some(Etcd::start_with(EtcdOptions {
+                tls: false,
+                fsync: false,
+                dir: Some(dir.path().to_owned()),
+            })?),
         };
         let mut last_err = io::Error::other("tugboat server did not start");
         for attempt in 0..START_ATTEMPTS {

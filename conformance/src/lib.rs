@@ -12,7 +12,6 @@
 //! `cargo test -p tugboat-conformance --test scenarios coverage -- --nocapture` prints the table.
 
 pub mod coverage;
-mod etcd;
 pub mod harness;
 pub mod upstream;
 

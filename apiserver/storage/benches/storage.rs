@@ -12,9 +12,6 @@
 //!   second delivered to all watchers together.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../tests/support/etcd_server.rs"]
-mod etcd_server;
-
 use std::{
     sync::Arc,
     time::{Duration, Instant},
@@ -84,7 +81,7 @@ fn main() {
     }
     if want("etcd") {
         eprintln!("== etcd");
-        let figures = match etcd_server::EtcdServer::start() {
+        let figures = match tugboat_etcd_testing::EtcdServer::start() {
             Ok(server) => runtime.block_on(async {
                 match tugboat_storage::etcd::EtcdBackend::connect(
                     std::slice::from_ref(&server.endpoint),

@@ -6,9 +6,6 @@
 //! a timeout so that a broken backend fails a test instead of hanging it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/etcd_server.rs"]
-mod etcd_server;
-
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
     sync::Arc,
@@ -35,7 +32,7 @@ const CASE_TIMEOUT: Duration = Duration::from_secs(180);
 /// Which backend a fixture runs.
 enum Store {
     Embedded(tempfile::TempDir),
-    Etcd(etcd_server::EtcdServer),
+    Etcd(tugboat_etcd_testing::EtcdServer),
 }
 
 /// A fresh backend, and what it needs to be reopened (embedded: the same dir; etcd: a new client of
@@ -60,7 +57,7 @@ impl Fixture {
     }
 
     async fn etcd() -> Fixture {
-        let server = tokio::task::spawn_blocking(etcd_server::EtcdServer::start)
+        let server = tokio::task::spawn_blocking(tugboat_etcd_testing::EtcdServer::start)
             .await
             .unwrap()
             .expect("starting etcd");

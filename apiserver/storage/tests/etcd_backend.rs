@@ -3,14 +3,11 @@
 //! harness. The shared contract suite covers the rest of the contract.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/etcd_server.rs"]
-mod etcd_server;
-
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use etcd_server::EtcdServer;
 use futures::StreamExt;
+use tugboat_etcd_testing::EtcdServer;
 use tugboat_storage::{
     Backend, DatastoreTls, Event, ListRequest, StorageError, Watch, WatchResponse,
     etcd::EtcdBackend,
