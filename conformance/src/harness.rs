@@ -294,15 +294,18 @@ pub struct Server {
 }
 
 impl Server {
-    /// `tugboat server` arguments of [`Server::start`]: the two controllers that add objects to
-    /// every namespace (the `default` ServiceAccount and the `kube-root-ca.crt` ConfigMap) are
-    /// disabled, so that API scenarios see only what they create; scenarios about controllers
+    /// `tugboat server` arguments of [`Server::start`]: the controllers that add objects to every
+    /// namespace (the `default` ServiceAccount and the `kube-root-ca.crt` ConfigMap) or rewrite
+    /// what scenarios write (ResourceQuota status) are disabled, so that API scenarios see only
+    /// what they create; scenarios about controllers
     /// start with [`Server::start_with_args`].
     pub const API_ONLY_ARGS: &[&str] = &[
         "--disable-controller",
         "serviceaccount",
         "--disable-controller",
         "root-ca-cert-publisher",
+        "--disable-controller",
+        "resourcequota",
     ];
 
     /// Start a server on `backend` with [`Server::API_ONLY_ARGS`]; panics with the reason (and

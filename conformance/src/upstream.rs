@@ -161,3 +161,12 @@ pub const DRA_RESOURCE_SLICE_CRUD: &str =
     "[sig-node] [DRA] CRUD Tests resource.k8s.io/v1 ResourceSlice [Conformance]";
 pub const VAP_API: &str = "[sig-api-machinery] ValidatingAdmissionPolicy [Privileged:ClusterAdmin] should support ValidatingAdmissionPolicy API operations [Conformance]";
 pub const VAP_BINDING_API: &str = "[sig-api-machinery] ValidatingAdmissionPolicy [Privileged:ClusterAdmin] should support ValidatingAdmissionPolicyBinding API operations [Conformance]";
+pub const RESOURCE_QUOTA_PROMPT_STATUS: &str = "[sig-api-machinery] ResourceQuota should create a ResourceQuota and ensure its status is promptly calculated. [Conformance]";
+pub const RESOURCE_QUOTA_CONFIGMAP: &str = "[sig-api-machinery] ResourceQuota should create a ResourceQuota and capture the life of a configMap. [Conformance]";
+pub const RESOURCE_QUOTA_SECRET: &str = "[sig-api-machinery] ResourceQuota should create a ResourceQuota and capture the life of a secret. [Conformance]";
+pub const RESOURCE_QUOTA_SERVICE: &str = "[sig-api-machinery] ResourceQuota should create a ResourceQuota and capture the life of a service. [Conformance]";
+pub const RESOURCE_QUOTA_REPLICA_SET: &str = "[sig-api-machinery] ResourceQuota should create a ResourceQuota and capture the life of a replica set. [Conformance]";
+pub const RESOURCE_QUOTA_REPLICATION_CONTROLLER: &str = "[sig-api-machinery] ResourceQuota should create a ResourceQuota and capture the life of a replication controller. [Conformance]";
+pub const RESOURCE_QUOTA_POD: &str = "[sig-api-machinery] ResourceQuota should create a ResourceQuota and capture the life of a pod. [Conformance]";
+pub const RESOURCE_QUOTA_BEST_EFFORT_SCOPE: &str = "[sig-api-machinery] ResourceQuota should verify ResourceQuota with best effort scope. [Conformance]";
+pub const RESOURCE_QUOTA_TERMINATING_SCOPES: &str = "[sig-api-machinery] ResourceQuota should verify ResourceQuota with terminating scopes. [Conformance]";

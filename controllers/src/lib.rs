@@ -13,7 +13,8 @@
 //! - [`manager`]: waiting for the API server, campaigning, running the enabled controllers while
 //!   leading and stopping them when the lease is lost or the server shuts down;
 //! - the controllers, one module each: [`serviceaccount`] (a `default` ServiceAccount in every active
-//!   namespace) and [`rootca`] (the `kube-root-ca.crt` ConfigMap in every namespace);
+//!   namespace), [`rootca`] (the `kube-root-ca.crt` ConfigMap in every namespace) and
+//!   [`resourcequota`] (ResourceQuota `status.hard` and `status.used`);
 //! - [`backoff`]: the per-key exponential requeue delay of upstream's default controller rate
 //!   limiter, shared by the controllers.
 //!
@@ -25,6 +26,7 @@ pub mod backoff;
 pub mod client;
 pub mod leader;
 pub mod manager;
+pub mod resourcequota;
 pub mod rootca;
 pub mod selection;
 pub mod serviceaccount;

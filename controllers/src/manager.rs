@@ -193,6 +193,9 @@ async fn run_controllers(client: Client, config: &ManagerConfig, stop: watch::Re
                     stop.clone(),
                 ));
             }
+            ControllerKind::ResourceQuota => {
+                tasks.spawn(crate::resourcequota::run(client.clone(), stop.clone()));
+            }
         }
     }
     while let Some(result) = tasks.join_next().await {

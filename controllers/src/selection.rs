@@ -16,6 +16,8 @@ pub enum ControllerKind {
     ServiceAccount,
     /// `root-ca-cert-publisher`: the `kube-root-ca.crt` ConfigMap in every namespace.
     RootCaCertPublisher,
+    /// `resourcequota`: ResourceQuota status (`hard`, `used`).
+    ResourceQuota,
 }
 
 impl ControllerKind {
@@ -23,6 +25,7 @@ impl ControllerKind {
     pub const ALL: &[ControllerKind] = &[
         ControllerKind::ServiceAccount,
         ControllerKind::RootCaCertPublisher,
+        ControllerKind::ResourceQuota,
     ];
 
     /// Upstream's `--controllers` alias.
@@ -30,6 +33,7 @@ impl ControllerKind {
         match self {
             ControllerKind::ServiceAccount => "serviceaccount",
             ControllerKind::RootCaCertPublisher => "root-ca-cert-publisher",
+            ControllerKind::ResourceQuota => "resourcequota",
         }
     }
 
@@ -38,6 +42,7 @@ impl ControllerKind {
         match self {
             ControllerKind::ServiceAccount => "serviceaccount-controller",
             ControllerKind::RootCaCertPublisher => "root-ca-certificate-publisher-controller",
+            ControllerKind::ResourceQuota => "resourcequota-controller",
         }
     }
 

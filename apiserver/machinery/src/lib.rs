@@ -5,5 +5,7 @@
 pub mod catalog;
 pub mod continue_token;
 pub mod names;
+pub mod quantity;
+pub mod quota;
 pub mod selectors;
 pub mod status;

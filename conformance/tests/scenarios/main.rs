@@ -77,6 +77,7 @@ mod openapi;
 mod patch;
 mod patch_table;
 mod python;
+mod resource_quota;
 mod scale;
 mod ssa;
 mod support;
@@ -135,6 +136,10 @@ const SCENARIOS: &[(&str, &[&str])] = registry![
     helm::helm_release_client_side,
     helm::helm_release_server_side,
     helm::helm_template_kubectl_apply,
+    resource_quota::object_counts,
+    resource_quota::pod_usage,
+    resource_quota::scoped_quotas,
+    resource_quota::quota_without_controller_admits,
     ssa::server_side_apply_managers,
     ssa::updates_are_tracked,
     ssa::reset_fields_are_not_owned,

@@ -10,6 +10,7 @@ pub mod runtime_class;
 pub mod service_ips;
 pub mod store;
 pub mod strategy;
+pub mod quota;
 pub mod subresources;
 pub mod validation;
 

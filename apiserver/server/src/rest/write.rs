@@ -56,7 +56,7 @@ pub(crate) async fn create(context: &Context<'_>, body: Bytes) -> Result<Respons
 }
 
 /// Create a decoded object: the namespace admission check, the RuntimeClass admission of pods,
-/// ClusterIP and NodePort allocation for Services (released again if the create fails), then the store. Shared by POST and by
+/// the ResourceQuota admission, ClusterIP and NodePort allocation for Services (released again if the create fails), then the store. Shared by POST and by
 /// server-side apply's create-on-apply.
 pub(super) async fn create_object(
     context: &Context<'_>,
@@ -74,6 +74,12 @@ pub(super) async fn create_object(
         context
             .registry
             .admit_pod_runtime_class(&mut object)
+            .await?;
+    }
+    if let Some(namespace) = context.namespace {
+        context
+            .registry
+            .admit_quota(namespace, &context.store.info, &object, options.dry_run)
             .await?;
     }
     let is_service = context.store.info.group.is_empty() && context.store.info.plural == "services";
