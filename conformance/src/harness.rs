@@ -294,19 +294,11 @@ pub struct Server {
 }
 
 impl Server {
-    /// `tugboat server` arguments of [`Server::start`]: the controllers that add objects to every
-    /// namespace (the `default` ServiceAccount and the `kube-root-ca.crt` ConfigMap) or rewrite
-    /// what scenarios write (ResourceQuota status) are disabled, so that API scenarios see only
-    /// what they create; scenarios about controllers
-    /// start with [`Server::start_with_args`].
-    pub const API_ONLY_ARGS: &[&str] = &[
-        "--disable-controller",
-        "serviceaccount",
-        "--disable-controller",
-        "root-ca-cert-publisher",
-        "--disable-controller",
-        "resourcequota",
-    ];
+    /// `tugboat server` arguments of [`Server::start`]: the API server without the controller
+    /// manager, so that API scenarios see only what they write (no `default` ServiceAccount or
+    /// `kube-root-ca.crt` in every namespace, no status rewritten by a controller); scenarios
+    /// about controllers start with [`Server::start_with_args`].
+    pub const API_ONLY_ARGS: &[&str] = &["--disable-controller-manager"];
 
     /// Start a server on `backend` with [`Server::API_ONLY_ARGS`]; panics with the reason (and
     /// the server's log) if it cannot.

@@ -14,7 +14,8 @@
 //!   leading and stopping them when the lease is lost or the server shuts down;
 //! - the controllers, one module each: [`serviceaccount`] (a `default` ServiceAccount in every active
 //!   namespace), [`rootca`] (the `kube-root-ca.crt` ConfigMap in every namespace) and
-//!   [`resourcequota`] (ResourceQuota `status.hard` and `status.used`);
+//!   [`resourcequota`] (ResourceQuota `status.hard` and `status.used`), [`endpoints`] (the
+//!   endpoints, endpointslice and endpointslice-mirroring controllers);
 //! - [`backoff`]: the per-key exponential requeue delay of upstream's default controller rate
 //!   limiter, shared by the controllers.
 //!
@@ -24,6 +25,7 @@
 
 pub mod backoff;
 pub mod client;
+pub mod endpoints;
 pub mod leader;
 pub mod manager;
 pub mod resourcequota;

@@ -196,6 +196,23 @@ async fn run_controllers(client: Client, config: &ManagerConfig, stop: watch::Re
             ControllerKind::ResourceQuota => {
                 tasks.spawn(crate::resourcequota::run(client.clone(), stop.clone()));
             }
+            ControllerKind::Endpoints => {
+                tasks.spawn(crate::endpoints::run(
+                    client.clone(),
+                    crate::endpoints::Which::Endpoints,
+                    stop.clone(),
+                ));
+            }
+            ControllerKind::EndpointSlice => {
+                tasks.spawn(crate::endpoints::run(
+                    client.clone(),
+                    crate::endpoints::Which::EndpointSlices,
+                    stop.clone(),
+                ));
+            }
+            ControllerKind::EndpointSliceMirroring => {
+                tasks.spawn(crate::endpoints::run_mirroring(client.clone(), stop.clone()));
+            }
         }
     }
     while let Some(result) = tasks.join_next().await {

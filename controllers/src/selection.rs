@@ -18,6 +18,12 @@ pub enum ControllerKind {
     RootCaCertPublisher,
     /// `resourcequota`: ResourceQuota status (`hard`, `used`).
     ResourceQuota,
+    /// `endpoint`: Endpoints of Services with selectors.
+    Endpoints,
+    /// `endpointslice`: EndpointSlices of Services with selectors.
+    EndpointSlice,
+    /// `endpointslicemirroring`: EndpointSlices mirroring custom Endpoints.
+    EndpointSliceMirroring,
 }
 
 impl ControllerKind {
@@ -26,6 +32,9 @@ impl ControllerKind {
         ControllerKind::ServiceAccount,
         ControllerKind::RootCaCertPublisher,
         ControllerKind::ResourceQuota,
+        ControllerKind::Endpoints,
+        ControllerKind::EndpointSlice,
+        ControllerKind::EndpointSliceMirroring,
     ];
 
     /// Upstream's `--controllers` alias.
@@ -34,6 +43,9 @@ impl ControllerKind {
             ControllerKind::ServiceAccount => "serviceaccount",
             ControllerKind::RootCaCertPublisher => "root-ca-cert-publisher",
             ControllerKind::ResourceQuota => "resourcequota",
+            ControllerKind::Endpoints => "endpoint",
+            ControllerKind::EndpointSlice => "endpointslice",
+            ControllerKind::EndpointSliceMirroring => "endpointslicemirroring",
         }
     }
 
@@ -43,6 +55,9 @@ impl ControllerKind {
             ControllerKind::ServiceAccount => "serviceaccount-controller",
             ControllerKind::RootCaCertPublisher => "root-ca-certificate-publisher-controller",
             ControllerKind::ResourceQuota => "resourcequota-controller",
+            ControllerKind::Endpoints => "endpoints-controller",
+            ControllerKind::EndpointSlice => "endpointslice-controller",
+            ControllerKind::EndpointSliceMirroring => "endpointslice-mirroring-controller",
         }
     }
 

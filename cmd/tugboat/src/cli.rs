@@ -87,6 +87,10 @@ pub struct ServerArgs {
     #[arg(long, num_args = 0..=1, default_value_t = false, default_missing_value = "true")]
     pub disable_agent: bool,
 
+    /// Do not run the controller manager inside the server (k3s's flag; the API server alone).
+    #[arg(long, num_args = 0..=1, default_value_t = false, default_missing_value = "true")]
+    pub disable_controller_manager: bool,
+
     /// Name of this node (default: the host name).
     #[arg(long, env = "TUGBOAT_NODE_NAME")]
     pub node_name: Option<String>,

@@ -80,7 +80,10 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     };
     // The controller manager's credentials come from the API server's CAs, so the PKI is made
     // (or loaded) before the API server starts, which then loads it again.
-    let controller_manager = if selection.is_empty() {
+    let controller_manager = if args.disable_controller_manager {
+        tracing::info!("--disable-controller-manager: the controller manager does not run");
+        None
+    } else if selection.is_empty() {
         tracing::info!("every controller is disabled: the controller manager does not run");
         None
     } else {

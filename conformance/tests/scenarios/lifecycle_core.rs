@@ -404,10 +404,10 @@ print(json.dumps(out, default=str))
         r["in_group"].as_array().unwrap().contains(&json!(version)),
         "{group}: {r:#}"
     );
-    assert_eq!(
-        r["resources"],
-        json!([walk.plural, format!("{}/status", walk.plural)])
-    );
+    let resources = r["resources"].as_array().unwrap();
+    for expected in [walk.plural.to_owned(), format!("{}/status", walk.plural)] {
+        assert!(resources.contains(&json!(expected)), "{expected}: {r:#}");
+    }
     assert_eq!(r["got_uid_matches"], true);
     let three = json!(["walk-1", "walk-2", "walk-3"]);
     assert_eq!(r["listed"], three);
@@ -473,6 +473,69 @@ scenario! {
         });
         assert_eq!(r["status_patched"][1], "2025-01-01T00:00:00+00:00");
         assert_eq!(r["status_updated"], "2025-01-02T00:00:00+00:00");
+    }
+}
+
+scenario! {
+    /// Job API operations on a suspended Job (no pods): create, get, list (also across
+    /// namespaces) by label, patch and replace, watch, `/status` get, patch (an annotation and
+    /// `startTime`) and replace, delete and delete the collection by label.
+    fn job_api(server) covers [JOB_STATUS, JOB_LIFECYCLE] {
+        let r = api_walk(server, &ApiWalk {
+            group_version: "batch/v1",
+            plural: "jobs",
+            kind: "Job",
+            api: "BatchV1Api",
+            snake: "job",
+            template: r#"{"apiVersion": "batch/v1", "kind": "Job", "spec": {"suspend": True, "parallelism": 1, "completions": 1,
+    "template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox", "command": ["true"]}]}}}}"#,
+            status_patch: r#"{"startTime": "2025-01-01T00:00:00Z"}"#,
+            status_update: r#"obj.status.start_time = datetime.datetime(2025, 1, 2, tzinfo=datetime.timezone.utc)"#,
+            status_check: "obj.status.start_time.isoformat()",
+        });
+        assert_eq!(r["status_patched"][1], "2025-01-01T00:00:00+00:00");
+        assert_eq!(r["status_updated"], "2025-01-02T00:00:00+00:00");
+    }
+}
+
+scenario! {
+    /// PodDisruptionBudget API operations: create, get, list (also across namespaces) by label,
+    /// patch and replace, watch, `/status` get, patch and replace, delete and delete the
+    /// collection by label.
+    fn pod_disruption_budget_api(server) covers [PDB_CREATE, PDB_LIST_DELETE_COLLECTION, PDB_STATUS_UPDATE_PATCH] {
+        let r = api_walk(server, &ApiWalk {
+            group_version: "policy/v1",
+            plural: "poddisruptionbudgets",
+            kind: "PodDisruptionBudget",
+            api: "PolicyV1Api",
+            snake: "pod_disruption_budget",
+            template: r#"{"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "walk"}}}}"#,
+            status_patch: r#"{"currentHealthy": 0, "desiredHealthy": 1, "disruptionsAllowed": 0, "expectedPods": 0, "observedGeneration": 1}"#,
+            status_update: r#"obj.status.disruptions_allowed = 2; obj.status.current_healthy = 3"#,
+            status_check: "obj.status.disruptions_allowed",
+        });
+        assert_eq!(r["status_patched"][1], 0);
+        assert_eq!(r["status_updated"], 2);
+    }
+}
+
+scenario! {
+    /// Deployment `/status`: read, patch and replace it, each change visible to the next read.
+    fn deployment_status_api(server) covers [DEPLOYMENT_STATUS_ENDPOINTS] {
+        let r = api_walk(server, &ApiWalk {
+            group_version: "apps/v1",
+            plural: "deployments",
+            kind: "Deployment",
+            api: "AppsV1Api",
+            snake: "deployment",
+            template: r#"{"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "walk"}},
+    "template": {"metadata": {"labels": {"app": "walk"}}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}}}}"#,
+            status_patch: r#"{"replicas": 1, "readyReplicas": 1}"#,
+            status_update: r#"obj.status.ready_replicas = 0; obj.status.conditions = [client.V1DeploymentCondition(type="StatusUpdate", status="True", reason="E2E", message="Set from e2e test")]"#,
+            status_check: "[obj.status.ready_replicas, [c.type for c in (obj.status.conditions or [])]]",
+        });
+        assert_eq!(r["status_patched"][1], json!([1, []]));
+        assert_eq!(r["status_updated"], json!([0, ["StatusUpdate"]]));
     }
 }
 

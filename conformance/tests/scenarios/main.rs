@@ -68,6 +68,7 @@ mod cli;
 mod controllers;
 mod conversion;
 mod crud;
+mod endpoints;
 mod errors;
 mod helm;
 mod kube_rs;
@@ -136,6 +137,9 @@ const SCENARIOS: &[(&str, &[&str])] = registry![
     helm::helm_release_client_side,
     helm::helm_release_server_side,
     helm::helm_template_kubectl_apply,
+    endpoints::service_without_pods,
+    endpoints::endpoints_follow_pods,
+    endpoints::endpoints_are_mirrored,
     resource_quota::object_counts,
     resource_quota::pod_usage,
     resource_quota::scoped_quotas,
@@ -208,6 +212,9 @@ const SCENARIOS: &[(&str, &[&str])] = registry![
     lifecycle_core::endpoint_lifecycle,
     lifecycle_core::ingress_api,
     lifecycle_core::cronjob_api,
+    lifecycle_core::job_api,
+    lifecycle_core::pod_disruption_budget_api,
+    lifecycle_core::deployment_status_api,
     lifecycle_core::servicecidr_api,
     lifecycle_core::ipaddress_api,
     lifecycle_core::apiserver_endpoints,
