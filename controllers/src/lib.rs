@@ -15,7 +15,7 @@
 //! - the controllers, one module each: [`serviceaccount`] (a `default` ServiceAccount in every active
 //!   namespace), [`rootca`] (the `kube-root-ca.crt` ConfigMap in every namespace) and
 //!   [`resourcequota`] (ResourceQuota `status.hard` and `status.used`), [`endpoints`] (the
-//!   endpoints, endpointslice and endpointslice-mirroring controllers);
+//!   endpoints, endpointslice and endpointslice-mirroring controllers) and [`job`];
 //! - [`backoff`]: the per-key exponential requeue delay of upstream's default controller rate
 //!   limiter, shared by the controllers.
 //!
@@ -26,6 +26,7 @@
 pub mod backoff;
 pub mod client;
 pub mod endpoints;
+pub mod job;
 pub mod leader;
 pub mod manager;
 pub mod resourcequota;

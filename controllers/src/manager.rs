@@ -213,6 +213,9 @@ async fn run_controllers(client: Client, config: &ManagerConfig, stop: watch::Re
             ControllerKind::EndpointSliceMirroring => {
                 tasks.spawn(crate::endpoints::run_mirroring(client.clone(), stop.clone()));
             }
+            ControllerKind::Job => {
+                tasks.spawn(crate::job::run(client.clone(), stop.clone()));
+            }
         }
     }
     while let Some(result) = tasks.join_next().await {

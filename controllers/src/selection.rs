@@ -24,6 +24,8 @@ pub enum ControllerKind {
     EndpointSlice,
     /// `endpointslicemirroring`: EndpointSlices mirroring custom Endpoints.
     EndpointSliceMirroring,
+    /// `job`: Jobs' pods, completions and conditions.
+    Job,
 }
 
 impl ControllerKind {
@@ -35,6 +37,7 @@ impl ControllerKind {
         ControllerKind::Endpoints,
         ControllerKind::EndpointSlice,
         ControllerKind::EndpointSliceMirroring,
+        ControllerKind::Job,
     ];
 
     /// Upstream's `--controllers` alias.
@@ -46,6 +49,7 @@ impl ControllerKind {
             ControllerKind::Endpoints => "endpoint",
             ControllerKind::EndpointSlice => "endpointslice",
             ControllerKind::EndpointSliceMirroring => "endpointslicemirroring",
+            ControllerKind::Job => "job",
         }
     }
 
@@ -58,6 +62,7 @@ impl ControllerKind {
             ControllerKind::Endpoints => "endpoints-controller",
             ControllerKind::EndpointSlice => "endpointslice-controller",
             ControllerKind::EndpointSliceMirroring => "endpointslice-mirroring-controller",
+            ControllerKind::Job => "job-controller",
         }
     }
 

@@ -357,3 +357,31 @@ print(json.dumps({"created": created.status.qos_class, "updated": updated.status
         assert_eq!(got, want, "{out}");
     }
 }
+
+scenario! {
+    /// An object with a finalizer is only marked when deleted; removing its last finalizer
+    /// (by patch or update) deletes it. A dry-run removal deletes nothing.
+    fn last_finalizer_removal_deletes(server) covers [] {
+        create_namespace(server, "fin");
+        create_manifest(server, "fin", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: held, finalizers: [example.com/hold, example.com/second]}\n");
+        server.kubectl(&["delete", "configmap", "held", "-n", "fin", "--wait=false"]).ok();
+        let marked = server.kubectl(&["get", "configmap", "held", "-n", "fin", "-o", "json"]).ok().json();
+        assert!(marked["metadata"]["deletionTimestamp"].is_string(), "{marked:#}");
+        server
+            .kubectl(&["patch", "configmap", "held", "-n", "fin", "--type=json", "-p", r#"[{"op": "remove", "path": "/metadata/finalizers/1"}]"#])
+            .ok();
+        assert_eq!(
+            server.kubectl(&["get", "configmap", "held", "-n", "fin", "-o", "json"]).ok().json()["metadata"]["finalizers"],
+            json!(["example.com/hold"])
+        );
+        server
+            .kubectl(&["patch", "configmap", "held", "-n", "fin", "--dry-run=server", "--type=merge", "-p", r#"{"metadata": {"finalizers": null}}"#])
+            .ok();
+        server.kubectl(&["get", "configmap", "held", "-n", "fin"]).ok();
+        server
+            .kubectl(&["patch", "configmap", "held", "-n", "fin", "--type=merge", "-p", r#"{"metadata": {"finalizers": null}}"#])
+            .ok();
+        let gone = server.kubectl(&["get", "configmap", "held", "-n", "fin"]).fails();
+        assert!(gone.stderr.contains(r#"configmaps "held" not found"#), "{gone}");
+    }
+}

@@ -71,6 +71,7 @@ mod crud;
 mod endpoints;
 mod errors;
 mod helm;
+mod jobs;
 mod kube_rs;
 mod lifecycle_core;
 mod lifecycle_storage;
@@ -95,6 +96,7 @@ macro_rules! registry {
 
 /// Every scenario, for the coverage report.
 const SCENARIOS: &[(&str, &[&str])] = registry![
+    api_machinery::last_finalizer_removal_deletes,
     api_machinery::continue_after_compaction,
     api_machinery::concurrent_watches_same_order,
     api_machinery::table_transformation,
@@ -140,6 +142,11 @@ const SCENARIOS: &[(&str, &[&str])] = registry![
     endpoints::service_without_pods,
     endpoints::endpoints_follow_pods,
     endpoints::endpoints_are_mirrored,
+    jobs::job_runs_to_completion,
+    jobs::completions_and_parallelism,
+    jobs::indexed_job,
+    jobs::failures_fail_the_job,
+    jobs::suspend_resume_and_deadline,
     resource_quota::object_counts,
     resource_quota::pod_usage,
     resource_quota::scoped_quotas,

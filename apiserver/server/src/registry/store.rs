@@ -526,6 +526,23 @@ impl Store {
                 // Nothing changed: no new revision, as upstream.
                 return self.to_served(old);
             }
+            if finishes_deletion(&new) {
+                // The last finalizer of an object marked for deletion (with no grace period left)
+                // is gone: the update deletes it, as upstream's `shouldDeleteDuringUpdate`.
+                if options.dry_run {
+                    return self.to_served(new);
+                }
+                match self.backend.delete(&key, Some(current.revision)).await {
+                    Ok((revision, _)) => {
+                        meta::set(&mut new, "resourceVersion", json!(revision.to_string()));
+                        return self.to_served(new);
+                    }
+                    Err(StorageError::Conflict { .. }) if expected.is_none() => continue,
+                    Err(StorageError::Conflict { .. }) => return Err(self.conflict(name)),
+                    Err(StorageError::NotFound { .. }) => return Err(self.not_found(name)),
+                    Err(error) => return Err(storage_error(error)),
+                }
+            }
             if options.dry_run {
                 // As upstream, a dry run answers with the revision it read.
                 meta::set(
@@ -717,6 +734,17 @@ impl Store {
         }
         Err(self.conflict(name))
     }
+}
+
+/// Whether an update leaves an object marked for deletion with no finalizers and no grace period
+/// left, so that it is deleted rather than written.
+fn finishes_deletion(object: &Value) -> bool {
+    meta::string(object, "deletionTimestamp").is_some()
+        && meta::finalizers(object).is_empty()
+        && object
+            .pointer("/metadata/deletionGracePeriodSeconds")
+            .and_then(Value::as_i64)
+            .is_none_or(|grace| grace == 0)
 }
 
 /// Whether anything outside `metadata` and `status` differs.
