@@ -179,3 +179,5 @@ pub const PDB_STATUS_UPDATE_PATCH: &str = "[sig-apps] DisruptionController shoul
 pub const ENDPOINTS_CONTROLLER_NO_PODS: &str = "[sig-network] EndpointsController should create and delete Endpoints for a Service with a selector that matches no pods [Conformance]";
 pub const ENDPOINTSLICE_NO_PODS: &str = "[sig-network] EndpointSlice should create and delete EndpointSlices for a Service with a selector that matches no pods [Conformance]";
 pub const ENDPOINTSLICE_MIRRORING: &str = "[sig-network] EndpointSliceMirroring should mirror a custom Endpoints resource through create update and delete [Conformance]";
+pub const PDB_STATUS_OBSERVED: &str = "[sig-apps] DisruptionController should observe PodDisruptionBudget status updated [Conformance]";
+pub const PDB_BLOCKS_EVICTION: &str = "[sig-apps] DisruptionController should block an eviction until the PDB is updated to allow it [Conformance]";

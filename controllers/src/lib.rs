@@ -15,7 +15,8 @@
 //! - the controllers, one module each: [`serviceaccount`] (a `default` ServiceAccount in every active
 //!   namespace), [`rootca`] (the `kube-root-ca.crt` ConfigMap in every namespace) and
 //!   [`resourcequota`] (ResourceQuota `status.hard` and `status.used`), [`endpoints`] (the
-//!   endpoints, endpointslice and endpointslice-mirroring controllers) and [`job`];
+//!   endpoints, endpointslice and endpointslice-mirroring controllers), [`job`] and
+//!   [`disruption`] (PodDisruptionBudget status);
 //! - [`backoff`]: the per-key exponential requeue delay of upstream's default controller rate
 //!   limiter, shared by the controllers.
 //!
@@ -25,6 +26,7 @@
 
 pub mod backoff;
 pub mod client;
+pub mod disruption;
 pub mod endpoints;
 pub mod job;
 pub mod leader;

@@ -216,6 +216,9 @@ async fn run_controllers(client: Client, config: &ManagerConfig, stop: watch::Re
             ControllerKind::Job => {
                 tasks.spawn(crate::job::run(client.clone(), stop.clone()));
             }
+            ControllerKind::Disruption => {
+                tasks.spawn(crate::disruption::run(client.clone(), stop.clone()));
+            }
         }
     }
     while let Some(result) = tasks.join_next().await {

@@ -26,6 +26,8 @@ pub enum ControllerKind {
     EndpointSliceMirroring,
     /// `job`: Jobs' pods, completions and conditions.
     Job,
+    /// `disruption`: PodDisruptionBudget status.
+    Disruption,
 }
 
 impl ControllerKind {
@@ -38,6 +40,7 @@ impl ControllerKind {
         ControllerKind::EndpointSlice,
         ControllerKind::EndpointSliceMirroring,
         ControllerKind::Job,
+        ControllerKind::Disruption,
     ];
 
     /// Upstream's `--controllers` alias.
@@ -50,6 +53,7 @@ impl ControllerKind {
             ControllerKind::EndpointSlice => "endpointslice",
             ControllerKind::EndpointSliceMirroring => "endpointslicemirroring",
             ControllerKind::Job => "job",
+            ControllerKind::Disruption => "disruption",
         }
     }
 
@@ -63,6 +67,7 @@ impl ControllerKind {
             ControllerKind::EndpointSlice => "endpointslice-controller",
             ControllerKind::EndpointSliceMirroring => "endpointslice-mirroring-controller",
             ControllerKind::Job => "job-controller",
+            ControllerKind::Disruption => "disruption-controller",
         }
     }
 
@@ -204,17 +209,18 @@ mod tests {
             &strings(&["root-ca-certificate-publisher-controller", "serviceaccount"]),
         )
         .expect("selection");
-        assert!(selection.is_empty());
+        assert!(!selection.is_enabled(ControllerKind::ServiceAccount));
+        assert!(!selection.is_enabled(ControllerKind::RootCaCertPublisher));
     }
 
     #[test]
     fn upstream_controllers_flag() {
         let selection =
             Selection::new(&strings(&["*,-root-ca-cert-publisher"]), &[]).expect("selection");
-        assert_eq!(
-            selection.enabled().collect::<Vec<_>>(),
-            vec![ControllerKind::ServiceAccount]
-        );
+        let enabled: Vec<_> = selection.enabled().collect();
+        assert!(enabled.contains(&ControllerKind::ServiceAccount));
+        assert!(!enabled.contains(&ControllerKind::RootCaCertPublisher));
+        assert_eq!(enabled.len(), ControllerKind::ALL.len() - 1);
         let selection = Selection::new(&strings(&["root-ca-cert-publisher"]), &[]).expect("sel");
         assert_eq!(
             selection.enabled().collect::<Vec<_>>(),
@@ -230,9 +236,15 @@ mod tests {
 
     #[test]
     fn unknown_names_are_reported() {
-        let selection = Selection::new(&strings(&["*,-deployment"]), &strings(&["job", "job"]))
-            .expect("selection");
-        assert_eq!(selection.unknown, strings(&["deployment", "job"]));
+        let selection = Selection::new(
+            &strings(&["*,-bootstrapsigner"]),
+            &strings(&["tokencleaner", "tokencleaner"]),
+        )
+        .expect("selection");
+        assert_eq!(
+            selection.unknown,
+            strings(&["bootstrapsigner", "tokencleaner"])
+        );
         assert!(selection.is_enabled(ControllerKind::ServiceAccount));
     }
 }

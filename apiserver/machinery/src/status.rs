@@ -141,6 +141,8 @@ pub enum CauseType {
     FieldManagerConflict,
     /// A requested `resourceVersion` is newer than the server has.
     ResourceVersionTooLarge,
+    /// An eviction would violate a PodDisruptionBudget.
+    DisruptionBudget,
 }
 
 impl CauseType {
@@ -162,6 +164,7 @@ impl CauseType {
             CauseType::UnexpectedServerResponse => "UnexpectedServerResponse",
             CauseType::FieldManagerConflict => "FieldManagerConflict",
             CauseType::ResourceVersionTooLarge => "ResourceVersionTooLarge",
+            CauseType::DisruptionBudget => "DisruptionBudget",
         }
     }
 
@@ -183,6 +186,7 @@ impl CauseType {
             CauseType::UnexpectedServerResponse => "Unexpected server response",
             CauseType::FieldManagerConflict => "Field manager conflict",
             CauseType::ResourceVersionTooLarge => "Resource version too large",
+            CauseType::DisruptionBudget => "Disruption budget",
         }
     }
 }

@@ -203,9 +203,8 @@ fn warn_unimplemented(args: &ServerArgs, selection: &tugboat_controllers::select
     }
     tracing::warn!(
         flags = %inert.join(" "),
-        "the scheduler, the node agent and most controllers are not implemented yet (only \
-         serviceaccount and root-ca-cert-publisher run): these flags are accepted but have no \
-         effect yet"
+        "the scheduler, the node agent and some controllers are not implemented yet: these \
+         flags are accepted but have no effect yet"
     );
     if !selection.unknown.is_empty() {
         tracing::warn!(

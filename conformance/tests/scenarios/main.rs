@@ -68,6 +68,7 @@ mod cli;
 mod controllers;
 mod conversion;
 mod crud;
+mod disruption;
 mod endpoints;
 mod errors;
 mod helm;
@@ -139,6 +140,8 @@ const SCENARIOS: &[(&str, &[&str])] = registry![
     helm::helm_release_client_side,
     helm::helm_release_server_side,
     helm::helm_template_kubectl_apply,
+    disruption::budgets_and_evictions,
+    disruption::eviction_edge_cases,
     endpoints::service_without_pods,
     endpoints::endpoints_follow_pods,
     endpoints::endpoints_are_mirrored,

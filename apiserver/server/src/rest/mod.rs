@@ -3,6 +3,7 @@
 
 mod body;
 mod discovery;
+mod eviction;
 mod list;
 mod patch;
 mod query;
@@ -95,11 +96,12 @@ async fn dispatch(app: &Arc<AppState>, request: Request) -> Result<Response, Api
                 None
             };
             if let Some(sub) = request.subresource.as_deref() {
-                let Some(info) = store
-                    .info
-                    .subresource(sub)
-                    .filter(|_| matches!(sub, "status" | "scale" | "approval" | "finalize"))
-                else {
+                let Some(info) = store.info.subresource(sub).filter(|_| {
+                    matches!(
+                        sub,
+                        "status" | "scale" | "approval" | "finalize" | "eviction"
+                    )
+                }) else {
                     return Err(crate::app::not_found_path());
                 };
                 if !info.verbs.iter().any(|v| v == verb.as_str()) {
@@ -129,6 +131,9 @@ async fn dispatch(app: &Arc<AppState>, request: Request) -> Result<Response, Api
             // which must patch `scale::read`'s Scale and hand the result to `scale::write`.
             if request.subresource.as_deref() == Some("scale") && verb != Verb::Patch {
                 return scale::serve(&context, verb, body).await;
+            }
+            if request.subresource.as_deref() == Some("eviction") {
+                return eviction::create(&context, read_body(body).await?).await;
             }
             match verb {
                 Verb::Get => list::get(&context).await,
