@@ -99,7 +99,10 @@ impl Server {
             .arg(port.to_string())
             .arg("--bind-address")
             .arg("127.0.0.1")
-            .arg("--disable-agent");
+            .arg("--disable-agent")
+            // The API server alone, as the upstream kube-apiserver figures it is compared with:
+            // controllers would add their own caches and writes to the server's memory and load.
+            .arg("--disable-controller-manager");
         if let Some(endpoint) = datastore_endpoint {
             cmd.arg("--datastore-endpoint").arg(endpoint);
         }

@@ -28,9 +28,9 @@ use kube::{
     Api, Client, ResourceExt as _,
     api::PostParams,
     runtime::{
-        Controller, WatchStreamExt as _,
+        Controller,
         controller::Action,
-        reflector::{self, ObjectRef, Store},
+        reflector::{ObjectRef, Store},
         watcher,
     },
 };
@@ -38,7 +38,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 use tugboat_machinery::selectors::labels::LabelSelector;
 
-use crate::backoff::FailureBackoff;
+use crate::{backoff::FailureBackoff, informer::SharedInformer};
 
 const NAME: &str = "disruption-controller";
 /// How long an eviction recorded in `disruptedPods` counts before the pod must be gone.
@@ -69,15 +69,10 @@ struct Context {
 }
 
 /// Run the controller until `shutdown` turns true.
-pub async fn run(client: Client, shutdown: watch::Receiver<bool>) {
+pub async fn run(client: Client, pods: SharedInformer<Pod>, shutdown: watch::Receiver<bool>) {
     tracing::info!(controller = NAME, "starting controller");
-    let (pods, writer) = reflector::store();
-    let pod_stream = reflector::reflector(
-        writer,
-        watcher(Api::<Pod>::all(client.clone()), watcher::Config::default()),
-    )
-    .default_backoff()
-    .touched_objects();
+    let pod_stream = pods.subscribe();
+    let pods = pods.store();
     let controller = Controller::new(
         Api::<PodDisruptionBudget>::all(client.clone()),
         watcher::Config::default(),
@@ -89,7 +84,7 @@ pub async fn run(client: Client, shutdown: watch::Receiver<bool>) {
         backoff: FailureBackoff::default(),
     });
     controller
-        .watches_stream(pod_stream, move |pod: Pod| {
+        .watches_shared_stream(pod_stream, move |pod: Arc<Pod>| {
             let namespace = pod.namespace();
             budgets
                 .state()

@@ -46,7 +46,7 @@ use kube::{
 };
 use tokio::sync::watch;
 
-use crate::backoff::FailureBackoff;
+use crate::{backoff::FailureBackoff, informer::SharedInformer};
 
 /// The most endpoints one EndpointSlice holds (upstream's `--max-endpoints-per-slice` default).
 pub const MAX_ENDPOINTS_PER_SLICE: usize = 100;
@@ -622,16 +622,16 @@ struct Context {
 }
 
 /// Run the endpoints or the endpointslice controller until `shutdown` turns true.
-pub async fn run(client: Client, which: Which, shutdown: watch::Receiver<bool>) {
+pub async fn run(
+    client: Client,
+    which: Which,
+    pods: SharedInformer<Pod>,
+    shutdown: watch::Receiver<bool>,
+) {
     let name = which.name();
     tracing::info!(controller = name, "starting controller");
-    let (pods, writer) = reflector::store();
-    let pod_stream = reflector::reflector(
-        writer,
-        watcher(Api::<Pod>::all(client.clone()), watcher::Config::default()),
-    )
-    .default_backoff()
-    .touched_objects();
+    let pod_stream = pods.subscribe();
+    let pods = pods.store();
     let controller = Controller::new(
         Api::<Service>::all(client.clone()),
         watcher::Config::default(),
@@ -649,7 +649,7 @@ pub async fn run(client: Client, which: Which, shutdown: watch::Receiver<bool>) 
         backoff: FailureBackoff::default(),
     });
     controller
-        .watches_stream(pod_stream, move |pod: Pod| {
+        .watches_shared_stream(pod_stream, move |pod: Arc<Pod>| {
             // Every selecting Service of the namespace, so that a pod whose labels stopped matching
             // leaves the Service it was in.
             let namespace = pod.namespace();

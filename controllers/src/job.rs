@@ -41,16 +41,16 @@ use kube::{
     Api, Client, Resource as _, ResourceExt as _,
     api::{DeleteParams, ObjectMeta, Patch, PatchParams, PostParams, Preconditions},
     runtime::{
-        Controller, WatchStreamExt as _,
+        Controller,
         controller::Action,
         events::{Event, EventType, Recorder, Reporter},
-        reflector::{self, ObjectRef, Store},
+        reflector::{ObjectRef, Store},
         watcher,
     },
 };
 use tokio::sync::watch;
 
-use crate::backoff::FailureBackoff;
+use crate::{backoff::FailureBackoff, informer::SharedInformer};
 
 const NAME: &str = "job-controller";
 /// The finalizer that keeps a pod until the controller has counted it.
@@ -106,15 +106,10 @@ struct Expectation {
 }
 
 /// Run the controller until `shutdown` turns true.
-pub async fn run(client: Client, shutdown: watch::Receiver<bool>) {
+pub async fn run(client: Client, pods: SharedInformer<Pod>, shutdown: watch::Receiver<bool>) {
     tracing::info!(controller = NAME, "starting controller");
-    let (pods, writer) = reflector::store();
-    let pod_stream = reflector::reflector(
-        writer,
-        watcher(Api::<Pod>::all(client.clone()), watcher::Config::default()),
-    )
-    .default_backoff()
-    .touched_objects();
+    let pod_stream = pods.subscribe();
+    let pods = pods.store();
     let context = Arc::new(Context {
         recorder: Recorder::new(
             client.clone(),
@@ -129,7 +124,7 @@ pub async fn run(client: Client, shutdown: watch::Receiver<bool>) {
         expectations: Mutex::new(HashMap::new()),
     });
     Controller::new(Api::<Job>::all(client), watcher::Config::default())
-        .watches_stream(pod_stream, |pod: Pod| {
+        .watches_shared_stream(pod_stream, |pod: Arc<Pod>| {
             let owner = pod
                 .owner_references()
                 .iter()

@@ -17,6 +17,7 @@
 //!   [`resourcequota`] (ResourceQuota `status.hard` and `status.used`), [`endpoints`] (the
 //!   endpoints, endpointslice and endpointslice-mirroring controllers), [`job`] and
 //!   [`disruption`] (PodDisruptionBudget status);
+//! - [`informer`]: shared watches and caches (one for pods), as upstream's informer factory;
 //! - [`backoff`]: the per-key exponential requeue delay of upstream's default controller rate
 //!   limiter, shared by the controllers.
 //!
@@ -28,6 +29,7 @@ pub mod backoff;
 pub mod client;
 pub mod disruption;
 pub mod endpoints;
+pub mod informer;
 pub mod job;
 pub mod leader;
 pub mod manager;

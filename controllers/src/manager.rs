@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kube::{
     Api, Client,
     runtime::{controller, reflector::ObjectRef, watcher},
@@ -181,6 +181,10 @@ async fn wait_for_api_server(client: &Client, shutdown: &mut watch::Receiver<boo
 /// Run every enabled controller until `stop` turns true.
 async fn run_controllers(client: Client, config: &ManagerConfig, stop: watch::Receiver<bool>) {
     let mut tasks = JoinSet::new();
+    // One pod watch and cache for every controller that follows pods; its driver starts after
+    // they have subscribed.
+    let (pods, pod_driver) =
+        crate::informer::SharedInformer::<Pod>::new(Api::all(client.clone()), stop.clone());
     for kind in config.selection.enabled() {
         match kind {
             ControllerKind::ServiceAccount => {
@@ -200,6 +204,7 @@ async fn run_controllers(client: Client, config: &ManagerConfig, stop: watch::Re
                 tasks.spawn(crate::endpoints::run(
                     client.clone(),
                     crate::endpoints::Which::Endpoints,
+                    pods.clone(),
                     stop.clone(),
                 ));
             }
@@ -207,20 +212,29 @@ async fn run_controllers(client: Client, config: &ManagerConfig, stop: watch::Re
                 tasks.spawn(crate::endpoints::run(
                     client.clone(),
                     crate::endpoints::Which::EndpointSlices,
+                    pods.clone(),
                     stop.clone(),
                 ));
             }
             ControllerKind::EndpointSliceMirroring => {
-                tasks.spawn(crate::endpoints::run_mirroring(client.clone(), stop.clone()));
+                tasks.spawn(crate::endpoints::run_mirroring(
+                    client.clone(),
+                    stop.clone(),
+                ));
             }
             ControllerKind::Job => {
-                tasks.spawn(crate::job::run(client.clone(), stop.clone()));
+                tasks.spawn(crate::job::run(client.clone(), pods.clone(), stop.clone()));
             }
             ControllerKind::Disruption => {
-                tasks.spawn(crate::disruption::run(client.clone(), stop.clone()));
+                tasks.spawn(crate::disruption::run(
+                    client.clone(),
+                    pods.clone(),
+                    stop.clone(),
+                ));
             }
         }
     }
+    tasks.spawn(pod_driver);
     while let Some(result) = tasks.join_next().await {
         if let Err(error) = result
             && error.is_panic()
