@@ -16,7 +16,7 @@
 //!   namespace), [`rootca`] (the `kube-root-ca.crt` ConfigMap in every namespace) and
 //!   [`resourcequota`] (ResourceQuota `status.hard` and `status.used`), [`endpoints`] (the
 //!   endpoints, endpointslice and endpointslice-mirroring controllers), [`job`] and
-//!   [`disruption`] (PodDisruptionBudget status);
+//!   [`disruption`] (PodDisruptionBudget status), [`ttl_after_finished`] and [`podgc`];
 //! - [`informer`]: shared watches and caches (one for pods), as upstream's informer factory;
 //! - [`backoff`]: the per-key exponential requeue delay of upstream's default controller rate
 //!   limiter, shared by the controllers.
@@ -33,10 +33,12 @@ pub mod informer;
 pub mod job;
 pub mod leader;
 pub mod manager;
+pub mod podgc;
 pub mod resourcequota;
 pub mod rootca;
 pub mod selection;
 pub mod serviceaccount;
+pub mod ttl_after_finished;
 
 pub use manager::{ManagerConfig, ManagerError, run};
 

@@ -40,6 +40,8 @@ pub struct ManagerConfig {
     /// The lease to campaign for; `None` runs controllers without leader election (upstream's
     /// `--leader-elect=false`).
     pub leader_election: Option<LeaderElectionConfig>,
+    /// `--terminated-pod-gc-threshold`: terminated pods kept before the pod GC deletes the oldest.
+    pub terminated_pod_gc_threshold: usize,
 }
 
 /// The controller manager could not start.
@@ -229,6 +231,17 @@ async fn run_controllers(client: Client, config: &ManagerConfig, stop: watch::Re
                 tasks.spawn(crate::disruption::run(
                     client.clone(),
                     pods.clone(),
+                    stop.clone(),
+                ));
+            }
+            ControllerKind::TtlAfterFinished => {
+                tasks.spawn(crate::ttl_after_finished::run(client.clone(), stop.clone()));
+            }
+            ControllerKind::PodGc => {
+                tasks.spawn(crate::podgc::run(
+                    client.clone(),
+                    pods.clone(),
+                    config.terminated_pod_gc_threshold,
                     stop.clone(),
                 ));
             }

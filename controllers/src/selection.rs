@@ -28,6 +28,10 @@ pub enum ControllerKind {
     Job,
     /// `disruption`: PodDisruptionBudget status.
     Disruption,
+    /// `ttl-after-finished`: deleting finished Jobs after their TTL.
+    TtlAfterFinished,
+    /// `podgc`: collecting terminated, orphaned and unscheduled terminating pods.
+    PodGc,
 }
 
 impl ControllerKind {
@@ -41,6 +45,8 @@ impl ControllerKind {
         ControllerKind::EndpointSliceMirroring,
         ControllerKind::Job,
         ControllerKind::Disruption,
+        ControllerKind::TtlAfterFinished,
+        ControllerKind::PodGc,
     ];
 
     /// Upstream's `--controllers` alias.
@@ -54,6 +60,8 @@ impl ControllerKind {
             ControllerKind::EndpointSliceMirroring => "endpointslicemirroring",
             ControllerKind::Job => "job",
             ControllerKind::Disruption => "disruption",
+            ControllerKind::TtlAfterFinished => "ttl-after-finished",
+            ControllerKind::PodGc => "podgc",
         }
     }
 
@@ -68,6 +76,8 @@ impl ControllerKind {
             ControllerKind::EndpointSliceMirroring => "endpointslice-mirroring-controller",
             ControllerKind::Job => "job-controller",
             ControllerKind::Disruption => "disruption-controller",
+            ControllerKind::TtlAfterFinished => "ttl-after-finished-controller",
+            ControllerKind::PodGc => "pod-garbage-collector-controller",
         }
     }
 

@@ -262,6 +262,8 @@ pub struct ControllerManagerArgs {
     pub renew_deadline: Duration,
     /// `--leader-elect-retry-period`.
     pub retry_period: Duration,
+    /// `--terminated-pod-gc-threshold`.
+    pub terminated_pod_gc_threshold: usize,
 }
 
 impl Default for ControllerManagerArgs {
@@ -273,6 +275,7 @@ impl Default for ControllerManagerArgs {
             lease_duration: leader::DEFAULT_LEASE_DURATION,
             renew_deadline: leader::DEFAULT_RENEW_DEADLINE,
             retry_period: leader::DEFAULT_RETRY_PERIOD,
+            terminated_pod_gc_threshold: tugboat_controllers::podgc::TERMINATED_THRESHOLD,
         }
     }
 }
@@ -303,6 +306,11 @@ impl ControllerManagerArgs {
                 "leader-elect-lease-duration" => parsed.lease_duration = duration()?,
                 "leader-elect-renew-deadline" => parsed.renew_deadline = duration()?,
                 "leader-elect-retry-period" => parsed.retry_period = duration()?,
+                "terminated-pod-gc-threshold" => {
+                    parsed.terminated_pod_gc_threshold = value
+                        .parse()
+                        .map_err(|_| bad("must be a non-negative integer".to_owned()))?;
+                }
                 _ => return Err(ControllerManagerArgError::Unsupported(name.to_owned())),
             }
         }

@@ -103,7 +103,11 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
                 controller_manager_config(&config, selection, leader_election)
             })
             .await
-            .context("preparing the controller manager's credentials")??,
+            .context("preparing the controller manager's credentials")?
+            .map(|config| tugboat_controllers::ManagerConfig {
+                terminated_pod_gc_threshold: controller_manager_args.terminated_pod_gc_threshold,
+                ..config
+            })?,
         )
     };
     let mut apiserver = tokio::spawn(tugboat_apiserver::app::run(
@@ -189,6 +193,7 @@ fn controller_manager_config(
         root_ca_pem: pki.ca_bundle_pem().to_owned(),
         selection,
         leader_election,
+        terminated_pod_gc_threshold: tugboat_controllers::podgc::TERMINATED_THRESHOLD,
     })
 }
 

@@ -331,3 +331,53 @@ spec:
         });
     }
 }
+
+scenario! {
+    /// `ttlSecondsAfterFinished`: a Job that completed is deleted (foreground) once its TTL has
+    /// passed.
+    fn finished_jobs_expire(server) covers []
+    server_args [ARGS, "serviceaccount"]
+    {
+        create_namespace(server, "jobs");
+        create_manifest(server, "jobs", r#"
+apiVersion: batch/v1
+kind: Job
+metadata: {name: brief}
+spec:
+  ttlSecondsAfterFinished: 2
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: c, image: busybox}]
+"#);
+        let pod = wait_active(server, "brief", 1).remove(0);
+        finish(server, &name_of(&pod), 0);
+        wait_condition(server, "brief", "Complete");
+        eventually("the Job's deletion", || {
+            let out = server.kubectl(&["get", "job", "brief", "-n", "jobs", "-o", "json"]);
+            if !out.success() {
+                return Ok(());
+            }
+            let job = out.json();
+            if job["metadata"]["deletionTimestamp"].is_string() { Ok(()) } else { Err(job["status"].to_string()) }
+        });
+    }
+}
+
+scenario! {
+    /// The pod garbage collector keeps at most `--terminated-pod-gc-threshold` finished pods.
+    fn terminated_pods_are_collected(server) covers []
+    server_args [ARGS, "serviceaccount", "--kube-controller-manager-arg", "terminated-pod-gc-threshold=1"]
+    {
+        create_namespace(server, "jobs");
+        for name in ["done-1", "done-2", "done-3"] {
+            create_manifest(server, "jobs", &format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}}}\nspec: {{containers: [{{name: c, image: busybox}}]}}\n"));
+            finish(server, name, 0);
+        }
+        eventually("one finished pod left", || {
+            let out = server.kubectl(&["get", "pods", "-n", "jobs", "-o", "name"]).ok();
+            let left = out.lines().len();
+            if left == 1 { Ok(()) } else { Err(out.stdout.clone()) }
+        });
+    }
+}

@@ -150,6 +150,8 @@ const SCENARIOS: &[(&str, &[&str])] = registry![
     jobs::indexed_job,
     jobs::failures_fail_the_job,
     jobs::suspend_resume_and_deadline,
+    jobs::finished_jobs_expire,
+    jobs::terminated_pods_are_collected,
     resource_quota::object_counts,
     resource_quota::pod_usage,
     resource_quota::scoped_quotas,
