@@ -16,7 +16,8 @@
 //!   namespace), [`rootca`] (the `kube-root-ca.crt` ConfigMap in every namespace) and
 //!   [`resourcequota`] (ResourceQuota `status.hard` and `status.used`), [`endpoints`] (the
 //!   endpoints, endpointslice and endpointslice-mirroring controllers), [`job`] and
-//!   [`disruption`] (PodDisruptionBudget status), [`ttl_after_finished`] and [`podgc`];
+//!   [`disruption`] (PodDisruptionBudget status), [`ttl_after_finished`], [`podgc`] and
+//!   [`csrsigning`];
 //! - [`informer`]: shared watches and caches (one for pods), as upstream's informer factory;
 //! - [`backoff`]: the per-key exponential requeue delay of upstream's default controller rate
 //!   limiter, shared by the controllers.
@@ -27,6 +28,7 @@
 
 pub mod backoff;
 pub mod client;
+pub mod csrsigning;
 pub mod disruption;
 pub mod endpoints;
 pub mod informer;

@@ -42,6 +42,8 @@ pub struct ManagerConfig {
     pub leader_election: Option<LeaderElectionConfig>,
     /// `--terminated-pod-gc-threshold`: terminated pods kept before the pod GC deletes the oldest.
     pub terminated_pod_gc_threshold: usize,
+    /// Signs approved CertificateSigningRequests; `None`: the csrsigning controller does not run.
+    pub csr_signer: Option<std::sync::Arc<dyn crate::csrsigning::CsrSigner>>,
 }
 
 /// The controller manager could not start.
@@ -233,6 +235,15 @@ async fn run_controllers(client: Client, config: &ManagerConfig, stop: watch::Re
                     pods.clone(),
                     stop.clone(),
                 ));
+            }
+            ControllerKind::CsrSigning => {
+                if let Some(signer) = &config.csr_signer {
+                    tasks.spawn(crate::csrsigning::run(
+                        client.clone(),
+                        signer.clone(),
+                        stop.clone(),
+                    ));
+                }
             }
             ControllerKind::TtlAfterFinished => {
                 tasks.spawn(crate::ttl_after_finished::run(client.clone(), stop.clone()));

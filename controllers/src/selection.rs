@@ -32,6 +32,8 @@ pub enum ControllerKind {
     TtlAfterFinished,
     /// `podgc`: collecting terminated, orphaned and unscheduled terminating pods.
     PodGc,
+    /// `csrsigning`: signing approved CertificateSigningRequests.
+    CsrSigning,
 }
 
 impl ControllerKind {
@@ -47,6 +49,7 @@ impl ControllerKind {
         ControllerKind::Disruption,
         ControllerKind::TtlAfterFinished,
         ControllerKind::PodGc,
+        ControllerKind::CsrSigning,
     ];
 
     /// Upstream's `--controllers` alias.
@@ -62,6 +65,7 @@ impl ControllerKind {
             ControllerKind::Disruption => "disruption",
             ControllerKind::TtlAfterFinished => "ttl-after-finished",
             ControllerKind::PodGc => "podgc",
+            ControllerKind::CsrSigning => "csrsigning",
         }
     }
 
@@ -78,6 +82,7 @@ impl ControllerKind {
             ControllerKind::Disruption => "disruption-controller",
             ControllerKind::TtlAfterFinished => "ttl-after-finished-controller",
             ControllerKind::PodGc => "pod-garbage-collector-controller",
+            ControllerKind::CsrSigning => "certificatesigningrequest-signing-controller",
         }
     }
 

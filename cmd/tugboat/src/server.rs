@@ -194,6 +194,7 @@ fn controller_manager_config(
         selection,
         leader_election,
         terminated_pod_gc_threshold: tugboat_controllers::podgc::TERMINATED_THRESHOLD,
+        csr_signer: Some(std::sync::Arc::new(PkiSigner(pki))),
     })
 }
 
@@ -230,4 +231,34 @@ async fn wait_for_signal() -> anyhow::Result<&'static str> {
         _ = term.recv() => "SIGTERM",
         _ = int.recv() => "SIGINT",
     })
+}
+
+/// The API server's PKI as the CSR signing controller's signer.
+struct PkiSigner(tugboat_apiserver::pki::Pki);
+
+impl std::fmt::Debug for PkiSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PkiSigner")
+    }
+}
+
+impl tugboat_controllers::csrsigning::CsrSigner for PkiSigner {
+    fn decide(
+        &self,
+        csr_pem: &str,
+        signer: &str,
+        usages: &[String],
+        expiration_seconds: Option<i32>,
+    ) -> tugboat_controllers::csrsigning::SignDecision {
+        use tugboat_apiserver::pki::CsrDecision;
+        use tugboat_controllers::csrsigning::SignDecision;
+        match self
+            .0
+            .decide_csr(csr_pem, signer, usages, expiration_seconds)
+        {
+            CsrDecision::NotOurs => SignDecision::NotOurs,
+            CsrDecision::Invalid(message) => SignDecision::Invalid(message),
+            CsrDecision::Signed(pem) => SignDecision::Signed(pem),
+        }
+    }
 }

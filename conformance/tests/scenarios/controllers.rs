@@ -258,3 +258,103 @@ scenario! {
         assert!(server.log().contains("controllers=root-ca-cert-publisher"), "{}", server.log());
     }
 }
+
+/// A PKCS#10 request and its key, PEM.
+fn certificate_request(common_name: &str, organization: Option<&str>) -> (String, String) {
+    let key = rcgen::KeyPair::generate().expect("a key");
+    let mut params = rcgen::CertificateParams::default();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, common_name);
+    if let Some(o) = organization {
+        params
+            .distinguished_name
+            .push(rcgen::DnType::OrganizationName, o);
+    }
+    let request = params
+        .serialize_request(&key)
+        .expect("a request")
+        .pem()
+        .expect("PEM");
+    (request, key.serialize_pem())
+}
+
+fn csr_manifest(name: &str, request: &str, signer: &str, usages: &[&str]) -> String {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(request);
+    format!(
+        "apiVersion: certificates.k8s.io/v1\nkind: CertificateSigningRequest\nmetadata: {{name: {name}}}\nspec:\n  request: {encoded}\n  signerName: {signer}\n  expirationSeconds: 3600\n  usages: [{}]\n",
+        usages
+            .iter()
+            .map(|u| format!("\"{u}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+scenario! {
+    /// The csrsigning controller signs an approved request for the kube-apiserver-client signer;
+    /// the certificate authenticates its subject (`kubectl auth whoami`); a kubelet-client request
+    /// whose subject is not a node fails with SignerValidationFailure; an unapproved one waits.
+    fn csr_signing(server) covers []
+    server_args ["--disable-controller", "serviceaccount"]
+    {
+        let (request, key) = certificate_request("alice", Some("devs"));
+        server
+            .kubectl_with_stdin(&["create", "-f", "-"], Some(csr_manifest("alice", &request, "kubernetes.io/kube-apiserver-client", &["client auth"]).as_bytes()))
+            .ok();
+        server.kubectl(&["certificate", "approve", "alice"]).ok();
+        let start = Instant::now();
+        let certificate = loop {
+            let out = server.kubectl(&["get", "csr", "alice", "-o", "jsonpath={.status.certificate}"]).ok();
+            if !out.stdout.trim().is_empty() {
+                use base64::Engine as _;
+                break String::from_utf8(base64::engine::general_purpose::STANDARD.decode(out.stdout.trim()).unwrap()).unwrap();
+            }
+            assert!(start.elapsed() < DEADLINE, "no certificate issued");
+            std::thread::sleep(POLL);
+        };
+        assert!(certificate.starts_with("-----BEGIN CERTIFICATE-----"), "{certificate}");
+        let cert_file = server.write_file("alice.crt", certificate.as_bytes());
+        let key_file = server.write_file("alice.key", key.as_bytes());
+        let whoami = server
+            .kubectl(&[
+                "auth", "whoami", "-o", "json",
+                &format!("--client-certificate={}", cert_file.display()),
+                &format!("--client-key={}", key_file.display()),
+                "--username=", "--token=",
+            ])
+            .ok()
+            .json();
+        assert_eq!(whoami["status"]["userInfo"]["username"], "alice", "{whoami:#}");
+        assert!(whoami["status"]["userInfo"]["groups"].as_array().unwrap().contains(&serde_json::json!("devs")));
+
+        let (request, _) = certificate_request("mallory", Some("system:nodes"));
+        server
+            .kubectl_with_stdin(&["create", "-f", "-"], Some(csr_manifest("fake-node", &request, "kubernetes.io/kube-apiserver-client-kubelet", &["digital signature", "client auth"]).as_bytes()))
+            .ok();
+        server.kubectl(&["certificate", "approve", "fake-node"]).ok();
+        let start = Instant::now();
+        loop {
+            let csr = server.kubectl(&["get", "csr", "fake-node", "-o", "json"]).ok().json();
+            let failed = csr["status"]["conditions"].as_array().and_then(|c| c.iter().find(|c| c["type"] == "Failed").cloned());
+            if let Some(failed) = failed {
+                assert_eq!(failed["reason"], "SignerValidationFailure");
+                assert_eq!(failed["message"], "subject common name does not begin with system:node:");
+                assert!(csr["status"].get("certificate").is_none());
+                break;
+            }
+            assert!(start.elapsed() < DEADLINE, "no Failed condition: {csr:#}");
+            std::thread::sleep(POLL);
+        }
+
+        let (request, _) = certificate_request("bob", None);
+        server
+            .kubectl_with_stdin(&["create", "-f", "-"], Some(csr_manifest("waiting", &request, "kubernetes.io/kube-apiserver-client", &["client auth"]).as_bytes()))
+            .ok();
+        std::thread::sleep(Duration::from_secs(2));
+        let waiting = server.kubectl(&["get", "csr", "waiting", "-o", "jsonpath={.status.certificate}"]).ok();
+        assert!(waiting.stdout.trim().is_empty(), "{waiting}");
+    }
+}

@@ -241,6 +241,7 @@ const SCENARIOS: &[(&str, &[&str])] = registry![
     lifecycle_core::limitrange_collection,
     lifecycle_core::csr_api,
     lifecycle_core::runtimeclass_rejects_pods,
+    controllers::csr_signing,
     controllers::root_ca_and_default_service_account,
     controllers::disable_controller,
 ];

@@ -412,6 +412,225 @@ impl Pki {
     }
 }
 
+/// Which of the API server's CAs signs a CertificateSigningRequest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CsrCa {
+    /// Client certificates (`kubernetes.io/kube-apiserver-client`, `...-client-kubelet`).
+    Client,
+    /// Serving certificates (`kubernetes.io/kubelet-serving`).
+    Server,
+}
+
+/// What a signed CSR certificate may be used for (the CSR's `spec.usages`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CsrUsage {
+    /// `client auth`.
+    ClientAuth,
+    /// `server auth`.
+    ServerAuth,
+    /// `digital signature`.
+    DigitalSignature,
+    /// `key encipherment`.
+    KeyEncipherment,
+}
+
+impl Pki {
+    /// Sign a PKCS#10 request (PEM) with `ca`: the request's subject (every O kept) and SANs, the
+    /// given usages, valid from now (back-dated a little, as issued certificates are) for
+    /// `valid_for`. Returns the certificate, PEM.
+    pub fn sign_csr(
+        &self,
+        csr_pem: &str,
+        ca: CsrCa,
+        usages: &[CsrUsage],
+        valid_for: Duration,
+    ) -> Result<String, PkiError> {
+        let generate = |source| PkiError::Generate {
+            what: "certificate for a CertificateSigningRequest".to_owned(),
+            source,
+        };
+        let request =
+            rcgen::CertificateSigningRequestParams::from_pem(csr_pem).map_err(generate)?;
+        let der =
+            rustls_pki_types::CertificateSigningRequestDer::from_pem_slice(csr_pem.as_bytes())
+                .map_err(|_| generate(rcgen::Error::CouldNotParseCertificationRequest))?;
+        use x509_parser::prelude::FromDer as _;
+        let (_, parsed) =
+            x509_parser::certification_request::X509CertificationRequest::from_der(der.as_ref())
+                .map_err(|_| generate(rcgen::Error::CouldNotParseCertificationRequest))?;
+        let subject = parsed.certification_request_info.subject.as_raw().to_vec();
+        let mut params = request.params;
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.key_usages = usages
+            .iter()
+            .filter_map(|u| match u {
+                CsrUsage::DigitalSignature => Some(KeyUsagePurpose::DigitalSignature),
+                CsrUsage::KeyEncipherment => Some(KeyUsagePurpose::KeyEncipherment),
+                _ => None,
+            })
+            .collect();
+        params.extended_key_usages = usages
+            .iter()
+            .filter_map(|u| match u {
+                CsrUsage::ClientAuth => Some(ExtendedKeyUsagePurpose::ClientAuth),
+                CsrUsage::ServerAuth => Some(ExtendedKeyUsagePurpose::ServerAuth),
+                _ => None,
+            })
+            .collect();
+        params.use_authority_key_identifier_extension = true;
+        params.custom_extensions.clear();
+        set_validity(&mut params, SystemTime::now(), valid_for);
+        params.serial_number = Some(random_serial(&self.provider)?);
+        let ca = match ca {
+            CsrCa::Client => &self.client_ca,
+            CsrCa::Server => &self.server_ca,
+        };
+        let signed = params
+            .signed_by(&request.public_key, &ca.issuer)
+            .map_err(generate)?;
+        let cert_der = der::with_subject(signed.der(), &subject, ca.issuer.key())
+            .ok_or_else(|| generate(rcgen::Error::CouldNotParseCertificate))?
+            .map_err(generate)?;
+        Ok(pem_encode_cert(&CertificateDer::from(cert_der.as_slice())))
+    }
+}
+
+/// What the API server's CSR signers decide about a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CsrDecision {
+    /// Not a signer tugboat's PKI signs for.
+    NotOurs,
+    /// The request breaks the signer's rules: the `Failed` condition's message.
+    Invalid(String),
+    /// The certificate, PEM.
+    Signed(String),
+}
+
+/// The longest a signed CSR certificate lives (upstream's `--cluster-signing-duration`, 8760h).
+pub const CSR_MAX_DURATION: Duration = Duration::from_secs(8760 * 3600);
+/// The shortest `spec.expirationSeconds` honoured.
+const CSR_MIN_DURATION: Duration = Duration::from_secs(600);
+
+impl Pki {
+    /// Sign an approved CertificateSigningRequest for one of the well-known signers, after their
+    /// rules as upstream's: `kubernetes.io/kube-apiserver-client` (client usages only),
+    /// `kubernetes.io/kube-apiserver-client-kubelet` (`system:node:<name>` in `system:nodes`, no
+    /// SANs, client auth and digital signature) and `kubernetes.io/kubelet-serving` (the same
+    /// subject, DNS and IP SANs only, server auth and digital signature).
+    pub fn decide_csr(
+        &self,
+        csr_pem: &str,
+        signer: &str,
+        usages: &[String],
+        expiration_seconds: Option<i32>,
+    ) -> CsrDecision {
+        let (ca, allowed, required): (CsrCa, &[&str], &[&str]) = match signer {
+            "kubernetes.io/kube-apiserver-client" => (
+                CsrCa::Client,
+                &["digital signature", "key encipherment", "client auth"],
+                &["client auth"],
+            ),
+            "kubernetes.io/kube-apiserver-client-kubelet" => (
+                CsrCa::Client,
+                &["digital signature", "key encipherment", "client auth"],
+                &["digital signature", "client auth"],
+            ),
+            "kubernetes.io/kubelet-serving" => (
+                CsrCa::Server,
+                &["digital signature", "key encipherment", "server auth"],
+                &["digital signature", "server auth"],
+            ),
+            _ => return CsrDecision::NotOurs,
+        };
+        if let Some(bad) = usages.iter().find(|u| !allowed.contains(&u.as_str())) {
+            return CsrDecision::Invalid(format!("unsupported key usage: {bad}"));
+        }
+        if let Some(missing) = required.iter().find(|r| !usages.iter().any(|u| u == *r)) {
+            return CsrDecision::Invalid(format!("missing required key usage: {missing}"));
+        }
+        if signer != "kubernetes.io/kube-apiserver-client"
+            && let Err(message) = check_node_subject(csr_pem, ca == CsrCa::Server)
+        {
+            return CsrDecision::Invalid(message);
+        }
+        let usages: Vec<CsrUsage> = usages
+            .iter()
+            .filter_map(|u| match u.as_str() {
+                "client auth" => Some(CsrUsage::ClientAuth),
+                "server auth" => Some(CsrUsage::ServerAuth),
+                "digital signature" => Some(CsrUsage::DigitalSignature),
+                "key encipherment" => Some(CsrUsage::KeyEncipherment),
+                _ => None,
+            })
+            .collect();
+        let valid_for = expiration_seconds
+            .and_then(|s| u64::try_from(s).ok())
+            .map(Duration::from_secs)
+            .map_or(CSR_MAX_DURATION, |d| {
+                d.clamp(CSR_MIN_DURATION, CSR_MAX_DURATION)
+            });
+        match self.sign_csr(csr_pem, ca, &usages, valid_for) {
+            Ok(pem) => CsrDecision::Signed(pem),
+            Err(error) => CsrDecision::Invalid(error.to_string()),
+        }
+    }
+}
+
+/// The kubelet signers' subject rules: CN `system:node:<name>`, O exactly `system:nodes`; no SANs
+/// for client certificates, only DNS and IP SANs for serving ones.
+fn check_node_subject(csr_pem: &str, serving: bool) -> Result<(), String> {
+    use x509_parser::prelude::FromDer as _;
+    let der = rustls_pki_types::CertificateSigningRequestDer::from_pem_slice(csr_pem.as_bytes())
+        .map_err(|_| "the request is not a PEM certificate request".to_owned())?;
+    let (_, parsed) =
+        x509_parser::certification_request::X509CertificationRequest::from_der(der.as_ref())
+            .map_err(|e| format!("parsing the certificate request: {e}"))?;
+    let subject = &parsed.certification_request_info.subject;
+    let common_name = subject
+        .iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+        .unwrap_or_default();
+    let organizations: Vec<&str> = subject
+        .iter_organization()
+        .filter_map(|o| o.as_str().ok())
+        .collect();
+    if organizations != ["system:nodes"] {
+        return Err("subject organization is not system:nodes".to_owned());
+    }
+    if !common_name.starts_with("system:node:") || common_name.len() == "system:node:".len() {
+        return Err("subject common name does not begin with system:node:".to_owned());
+    }
+    let mut dns_or_ip = false;
+    if let Some(extensions) = parsed.requested_extensions() {
+        for extension in extensions {
+            if let x509_parser::extensions::ParsedExtension::SubjectAlternativeName(sans) =
+                extension
+            {
+                for name in &sans.general_names {
+                    match name {
+                        GeneralName::DNSName(_) | GeneralName::IPAddress(_) => dns_or_ip = true,
+                        GeneralName::RFC822Name(_) => {
+                            return Err("email subjectAltNames are not allowed".to_owned());
+                        }
+                        GeneralName::URI(_) => {
+                            return Err("URI subjectAltNames are not allowed".to_owned());
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    if dns_or_ip && !serving {
+        return Err("DNS or IP subjectAltNames are not allowed".to_owned());
+    }
+    if !dns_or_ip && serving {
+        return Err("DNS or IP subjectAltNames are required".to_owned());
+    }
+    Ok(())
+}
+
 // === impl Ca ===
 
 /// A CA that can sign.

@@ -360,3 +360,130 @@ async fn serving_certificate_from_another_ca_is_not_trusted() {
     let err = outcome.client.unwrap_err();
     assert!(err.contains("invalid peer certificate"), "{err}");
 }
+
+#[test]
+fn certificate_signing_requests_are_signed_with_their_subject_and_usages() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = ensure(&config(dir.path())).unwrap();
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut params = CertificateParams::default();
+    params.distinguished_name = DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "system:node:n1");
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, "system:nodes");
+    let csr = params.serialize_request(&key).unwrap().pem().unwrap();
+    let pem = pki
+        .sign_csr(
+            &csr,
+            CsrCa::Client,
+            &[CsrUsage::DigitalSignature, CsrUsage::ClientAuth],
+            Duration::from_secs(3600),
+        )
+        .unwrap();
+    let der = parse_pem(&pem);
+    let (_, cert) = x509_parser::parse_x509_certificate(&der).unwrap();
+    assert_eq!(last_common_name(&cert).as_deref(), Some("system:node:n1"));
+    assert_eq!(organizations_of(&cert), ["system:nodes"]);
+    assert!(!cert.is_ca());
+    let lifetime = cert.validity().not_after.timestamp() - cert.validity().not_before.timestamp();
+    assert_eq!(
+        lifetime,
+        (Duration::from_secs(3600) + BACKDATE).as_secs() as i64
+    );
+    let eku = cert.extended_key_usage().unwrap().unwrap().value;
+    assert!(eku.client_auth && !eku.server_auth);
+    let client_ca = parse_pem(pki.client_ca_pem());
+    let (_, client_ca) = x509_parser::parse_x509_certificate(&client_ca).unwrap();
+    assert_eq!(cert.issuer(), client_ca.subject());
+    assert!(
+        pki.sign_csr("not a csr", CsrCa::Client, &[], Duration::from_secs(600))
+            .is_err()
+    );
+}
+
+#[test]
+fn well_known_signers_apply_their_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = ensure(&config(dir.path())).unwrap();
+    let request = |cn: &str, o: Option<&str>, sans: &[&str]| {
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+        let mut params =
+            CertificateParams::new(sans.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
+                .unwrap();
+        params.distinguished_name = DistinguishedName::new();
+        params.distinguished_name.push(DnType::CommonName, cn);
+        if let Some(o) = o {
+            params.distinguished_name.push(DnType::OrganizationName, o);
+        }
+        params.serialize_request(&key).unwrap().pem().unwrap()
+    };
+    let usages = |u: &[&str]| u.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let kubelet = request("system:node:n1", Some("system:nodes"), &[]);
+    assert!(matches!(
+        pki.decide_csr(
+            &kubelet,
+            "kubernetes.io/kube-apiserver-client-kubelet",
+            &usages(&["digital signature", "client auth"]),
+            Some(3600)
+        ),
+        CsrDecision::Signed(_)
+    ));
+    assert_eq!(
+        pki.decide_csr(
+            &kubelet,
+            "kubernetes.io/kube-apiserver-client-kubelet",
+            &usages(&["client auth"]),
+            None
+        ),
+        CsrDecision::Invalid("missing required key usage: digital signature".to_owned())
+    );
+    let stranger = request("alice", Some("devs"), &[]);
+    assert_eq!(
+        pki.decide_csr(
+            &stranger,
+            "kubernetes.io/kube-apiserver-client-kubelet",
+            &usages(&["digital signature", "client auth"]),
+            None
+        ),
+        CsrDecision::Invalid("subject organization is not system:nodes".to_owned())
+    );
+    assert!(matches!(
+        pki.decide_csr(
+            &stranger,
+            "kubernetes.io/kube-apiserver-client",
+            &usages(&["client auth"]),
+            None
+        ),
+        CsrDecision::Signed(_)
+    ));
+    assert_eq!(
+        pki.decide_csr(
+            &stranger,
+            "kubernetes.io/kube-apiserver-client",
+            &usages(&["server auth"]),
+            None
+        ),
+        CsrDecision::Invalid("unsupported key usage: server auth".to_owned())
+    );
+    let serving = request(
+        "system:node:n1",
+        Some("system:nodes"),
+        &["n1.example", "10.0.0.1"],
+    );
+    assert!(matches!(
+        pki.decide_csr(
+            &serving,
+            "kubernetes.io/kubelet-serving",
+            &usages(&["digital signature", "server auth"]),
+            None
+        ),
+        CsrDecision::Signed(_)
+    ));
+    assert_eq!(
+        pki.decide_csr(&serving, "example.com/other", &[], None),
+        CsrDecision::NotOurs
+    );
+}
