@@ -17,7 +17,7 @@
 //!   [`resourcequota`] (ResourceQuota `status.hard` and `status.used`), [`endpoints`] (the
 //!   endpoints, endpointslice and endpointslice-mirroring controllers), [`job`] and
 //!   [`disruption`] (PodDisruptionBudget status), [`ttl_after_finished`], [`podgc`] and
-//!   [`csrsigning`];
+//!   [`csrsigning`], [`statefulset`];
 //! - [`informer`]: shared watches and caches (one for pods), as upstream's informer factory;
 //! - [`backoff`]: the per-key exponential requeue delay of upstream's default controller rate
 //!   limiter, shared by the controllers.
@@ -40,6 +40,7 @@ pub mod resourcequota;
 pub mod rootca;
 pub mod selection;
 pub mod serviceaccount;
+pub mod statefulset;
 pub mod ttl_after_finished;
 
 pub use manager::{ManagerConfig, ManagerError, run};

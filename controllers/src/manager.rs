@@ -245,6 +245,13 @@ async fn run_controllers(client: Client, config: &ManagerConfig, stop: watch::Re
                     ));
                 }
             }
+            ControllerKind::StatefulSet => {
+                tasks.spawn(crate::statefulset::run(
+                    client.clone(),
+                    pods.clone(),
+                    stop.clone(),
+                ));
+            }
             ControllerKind::TtlAfterFinished => {
                 tasks.spawn(crate::ttl_after_finished::run(client.clone(), stop.clone()));
             }

@@ -34,6 +34,8 @@ pub enum ControllerKind {
     PodGc,
     /// `csrsigning`: signing approved CertificateSigningRequests.
     CsrSigning,
+    /// `statefulset`: StatefulSets' pods, claims and revisions.
+    StatefulSet,
 }
 
 impl ControllerKind {
@@ -50,6 +52,7 @@ impl ControllerKind {
         ControllerKind::TtlAfterFinished,
         ControllerKind::PodGc,
         ControllerKind::CsrSigning,
+        ControllerKind::StatefulSet,
     ];
 
     /// Upstream's `--controllers` alias.
@@ -66,6 +69,7 @@ impl ControllerKind {
             ControllerKind::TtlAfterFinished => "ttl-after-finished",
             ControllerKind::PodGc => "podgc",
             ControllerKind::CsrSigning => "csrsigning",
+            ControllerKind::StatefulSet => "statefulset",
         }
     }
 
@@ -83,6 +87,7 @@ impl ControllerKind {
             ControllerKind::TtlAfterFinished => "ttl-after-finished-controller",
             ControllerKind::PodGc => "pod-garbage-collector-controller",
             ControllerKind::CsrSigning => "certificatesigningrequest-signing-controller",
+            ControllerKind::StatefulSet => "statefulset-controller",
         }
     }
 

@@ -83,6 +83,7 @@ mod python;
 mod resource_quota;
 mod scale;
 mod ssa;
+mod statefulsets;
 mod support;
 mod watch;
 
@@ -152,6 +153,8 @@ const SCENARIOS: &[(&str, &[&str])] = registry![
     jobs::suspend_resume_and_deadline,
     jobs::finished_jobs_expire,
     jobs::terminated_pods_are_collected,
+    statefulsets::ordered_pods_storage_scale_and_update,
+    statefulsets::parallel_pods_and_claim_retention,
     resource_quota::object_counts,
     resource_quota::pod_usage,
     resource_quota::scoped_quotas,
