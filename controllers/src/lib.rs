@@ -17,7 +17,7 @@
 //!   [`resourcequota`] (ResourceQuota `status.hard` and `status.used`), [`endpoints`] (the
 //!   endpoints, endpointslice and endpointslice-mirroring controllers), [`job`] and
 //!   [`disruption`] (PodDisruptionBudget status), [`ttl_after_finished`], [`podgc`] and
-//!   [`csrsigning`], [`statefulset`];
+//!   [`csrsigning`], [`statefulset`], [`daemonset`];
 //! - [`informer`]: shared watches and caches (one for pods), as upstream's informer factory;
 //! - [`backoff`]: the per-key exponential requeue delay of upstream's default controller rate
 //!   limiter, shared by the controllers.
@@ -29,6 +29,7 @@
 pub mod backoff;
 pub mod client;
 pub mod csrsigning;
+pub mod daemonset;
 pub mod disruption;
 pub mod endpoints;
 pub mod informer;
@@ -37,6 +38,7 @@ pub mod leader;
 pub mod manager;
 pub mod podgc;
 pub mod resourcequota;
+pub mod revisions;
 pub mod rootca;
 pub mod selection;
 pub mod serviceaccount;

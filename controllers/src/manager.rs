@@ -252,6 +252,13 @@ async fn run_controllers(client: Client, config: &ManagerConfig, stop: watch::Re
                     stop.clone(),
                 ));
             }
+            ControllerKind::DaemonSet => {
+                tasks.spawn(crate::daemonset::run(
+                    client.clone(),
+                    pods.clone(),
+                    stop.clone(),
+                ));
+            }
             ControllerKind::TtlAfterFinished => {
                 tasks.spawn(crate::ttl_after_finished::run(client.clone(), stop.clone()));
             }

@@ -36,6 +36,8 @@ pub enum ControllerKind {
     CsrSigning,
     /// `statefulset`: StatefulSets' pods, claims and revisions.
     StatefulSet,
+    /// `daemonset`: one pod per eligible node.
+    DaemonSet,
 }
 
 impl ControllerKind {
@@ -53,6 +55,7 @@ impl ControllerKind {
         ControllerKind::PodGc,
         ControllerKind::CsrSigning,
         ControllerKind::StatefulSet,
+        ControllerKind::DaemonSet,
     ];
 
     /// Upstream's `--controllers` alias.
@@ -70,6 +73,7 @@ impl ControllerKind {
             ControllerKind::PodGc => "podgc",
             ControllerKind::CsrSigning => "csrsigning",
             ControllerKind::StatefulSet => "statefulset",
+            ControllerKind::DaemonSet => "daemonset",
         }
     }
 
@@ -88,6 +92,7 @@ impl ControllerKind {
             ControllerKind::PodGc => "pod-garbage-collector-controller",
             ControllerKind::CsrSigning => "certificatesigningrequest-signing-controller",
             ControllerKind::StatefulSet => "statefulset-controller",
+            ControllerKind::DaemonSet => "daemonset-controller",
         }
     }
 

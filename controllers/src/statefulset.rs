@@ -23,14 +23,14 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 use futures::StreamExt as _;
 use k8s_openapi::{
     api::{
-        apps::v1::{ControllerRevision, StatefulSet, StatefulSetStatus},
+        apps::v1::{StatefulSet, StatefulSetStatus},
         core::v1::{PersistentVolumeClaim, PersistentVolumeClaimVolumeSource, Pod, Volume},
     },
-    apimachinery::pkg::{apis::meta::v1::OwnerReference, runtime::RawExtension},
+    apimachinery::pkg::apis::meta::v1::OwnerReference,
 };
 use kube::{
     Api, Client, Resource as _, ResourceExt as _,
-    api::{DeleteParams, ListParams, ObjectMeta, PostParams, Preconditions},
+    api::{DeleteParams, PostParams, Preconditions},
     runtime::{
         Controller,
         controller::Action,
@@ -45,7 +45,7 @@ use crate::{backoff::FailureBackoff, informer::SharedInformer};
 
 const NAME: &str = "statefulset-controller";
 /// The label carrying a pod's revision.
-pub const REVISION_LABEL: &str = "controller-revision-hash";
+pub const REVISION_LABEL: &str = crate::revisions::REVISION_LABEL;
 /// The label carrying a pod's name (for per-pod Services).
 pub const POD_NAME_LABEL: &str = "statefulset.kubernetes.io/pod-name";
 /// The label carrying a pod's ordinal.
@@ -166,34 +166,14 @@ fn revision_of(pod: &Pod) -> Option<&str> {
 
 // === revisions ===
 
-/// FNV-1a (32 bit) of `bytes`, rendered with upstream's safe alphabet (no vowels, no look-alike
-/// digits), as revision and pod-template hashes are.
-pub fn safe_hash(bytes: &[u8]) -> String {
-    let mut hash: u32 = 0x811c_9dc5;
-    for byte in bytes {
-        hash ^= u32::from(*byte);
-        hash = hash.wrapping_mul(0x0100_0193);
-    }
-    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-    hash.to_string()
-        .bytes()
-        .map(|digit| char::from(ALPHABET[usize::from(digit) % ALPHABET.len()]))
-        .collect()
-}
-
 /// The name of the revision holding the set's current template.
 pub fn update_revision_name(set: &StatefulSet) -> String {
-    let template = Some(&set.spec)
-        .map(|s| serde_json::to_vec(&s.template).unwrap_or_default())
-        .unwrap_or_default();
     let collisions = set
         .status
         .as_ref()
         .and_then(|s| s.collision_count)
         .unwrap_or(0);
-    let mut bytes = template;
-    bytes.extend_from_slice(collisions.to_string().as_bytes());
-    format!("{}-{}", set.name_any(), safe_hash(&bytes))
+    crate::revisions::revision_name(&set.name_any(), &set.spec.template, collisions)
 }
 
 fn owner_ref(set: &StatefulSet) -> OwnerReference {
@@ -215,70 +195,24 @@ async fn sync_revisions(
     pods: &[Arc<Pod>],
 ) -> Result<(), SyncError> {
     let namespace = set.namespace().unwrap_or_default();
-    let api: Api<ControllerRevision> = Api::namespaced(context.client.clone(), &namespace);
-    let uid = set.metadata.uid.clone().unwrap_or_default();
-    let mut owned: Vec<ControllerRevision> = api
-        .list(&ListParams::default())
-        .await
-        .map_err(api_error("listing revisions", set))?
-        .items
-        .into_iter()
-        .filter(|r| r.owner_references().iter().any(|o| o.uid == uid))
-        .collect();
-    if !owned.iter().any(|r| r.name_any() == revision) {
-        let next = owned.iter().filter_map(|r| r.revision).max().unwrap_or(0) + 1;
-        let template = Some(&set.spec)
-            .map(|s| s.template.clone())
-            .unwrap_or_default();
-        let data = serde_json::json!({"spec": {"template": template, "$patch": "replace"}});
-        let mut labels = Some(&set.spec)
-            .and_then(|s| s.selector.match_labels.clone())
-            .unwrap_or_default();
-        labels.insert(REVISION_LABEL.to_owned(), revision.to_owned());
-        let created = ControllerRevision {
-            metadata: ObjectMeta {
-                name: Some(revision.to_owned()),
-                namespace: Some(namespace.clone()),
-                labels: Some(labels),
-                owner_references: Some(vec![owner_ref(set)]),
-                ..ObjectMeta::default()
-            },
-            data: RawExtension(data),
-            revision: Some(next),
-        };
-        match api.create(&PostParams::default(), &created).await {
-            Ok(created) => owned.push(created),
-            Err(error) if crate::api_code(&error) == Some(409) => {}
-            Err(error) if crate::is_namespace_terminating(&error) => return Ok(()),
-            Err(error) => return Err(api_error("creating a revision", set)(error)),
-        }
-    }
-    let limit = usize::try_from(
-        Some(&set.spec)
-            .and_then(|s| s.revision_history_limit)
-            .unwrap_or(10)
-            .max(0),
-    )
-    .unwrap_or(10);
-    let in_use: Vec<&str> = pods.iter().filter_map(|p| revision_of(p)).collect();
-    let current = set.status.as_ref().and_then(|s| s.current_revision.clone());
-    let mut prunable: Vec<&ControllerRevision> = owned
+    let mut keep: Vec<String> = pods
         .iter()
-        .filter(|r| {
-            let name = r.name_any();
-            name != revision && Some(&name) != current.as_ref() && !in_use.contains(&name.as_str())
-        })
+        .filter_map(|p| revision_of(p).map(str::to_owned))
         .collect();
-    prunable.sort_by_key(|r| r.revision.unwrap_or(0));
-    let excess = prunable.len().saturating_sub(limit);
-    for old in prunable.into_iter().take(excess) {
-        match api.delete(&old.name_any(), &DeleteParams::default()).await {
-            Ok(_) => {}
-            Err(error) if crate::api_code(&error) == Some(404) => {}
-            Err(error) => return Err(api_error("deleting a revision", set)(error)),
-        }
-    }
-    Ok(())
+    keep.extend(set.status.as_ref().and_then(|s| s.current_revision.clone()));
+    let request = crate::revisions::RevisionRequest {
+        namespace: &namespace,
+        owner: owner_ref(set),
+        name: revision,
+        data: serde_json::json!({"spec": {"template": set.spec.template, "$patch": "replace"}}),
+        labels: set.spec.selector.match_labels.clone().unwrap_or_default(),
+        history_limit: usize::try_from(set.spec.revision_history_limit.unwrap_or(10).max(0))
+            .unwrap_or(10),
+        keep,
+    };
+    crate::revisions::ensure(&context.client, request)
+        .await
+        .map_err(api_error("syncing revisions", set))
 }
 
 // === pods and claims ===
@@ -725,10 +659,5 @@ mod tests {
         let mut changed = set();
         changed.spec.template.spec.as_mut().unwrap().containers[0].image = Some("busybox:2".into());
         assert_ne!(a, update_revision_name(&changed));
-        assert!(
-            safe_hash(b"x")
-                .chars()
-                .all(|c| "bcdfghjklmnpqrstvwxz2456789".contains(c))
-        );
     }
 }

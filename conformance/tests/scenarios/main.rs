@@ -68,6 +68,7 @@ mod cli;
 mod controllers;
 mod conversion;
 mod crud;
+mod daemonsets;
 mod disruption;
 mod endpoints;
 mod errors;
@@ -155,6 +156,7 @@ const SCENARIOS: &[(&str, &[&str])] = registry![
     jobs::terminated_pods_are_collected,
     statefulsets::ordered_pods_storage_scale_and_update,
     statefulsets::parallel_pods_and_claim_retention,
+    daemonsets::one_pod_per_eligible_node,
     resource_quota::object_counts,
     resource_quota::pod_usage,
     resource_quota::scoped_quotas,
