@@ -172,10 +172,13 @@ pub const RESOURCE_QUOTA_BEST_EFFORT_SCOPE: &str = "[sig-api-machinery] Resource
 pub const RESOURCE_QUOTA_TERMINATING_SCOPES: &str = "[sig-api-machinery] ResourceQuota should verify ResourceQuota with terminating scopes. [Conformance]";
 pub const JOB_STATUS: &str = "[sig-apps] Job should apply changes to a job status [Conformance]";
 pub const JOB_LIFECYCLE: &str = "[sig-apps] Job should manage the lifecycle of a job [Conformance]";
-pub const DEPLOYMENT_STATUS_ENDPOINTS: &str = "[sig-apps] Deployment should validate Deployment Status endpoints [Conformance]";
-pub const PDB_CREATE: &str = "[sig-apps] DisruptionController should create a PodDisruptionBudget [Conformance]";
+pub const DEPLOYMENT_STATUS_ENDPOINTS: &str =
+    "[sig-apps] Deployment should validate Deployment Status endpoints [Conformance]";
+pub const PDB_CREATE: &str =
+    "[sig-apps] DisruptionController should create a PodDisruptionBudget [Conformance]";
 pub const PDB_LIST_DELETE_COLLECTION: &str = "[sig-apps] DisruptionController Listing PodDisruptionBudgets for all namespaces should list and delete a collection of PodDisruptionBudgets [Conformance]";
-pub const PDB_STATUS_UPDATE_PATCH: &str = "[sig-apps] DisruptionController should update/patch PodDisruptionBudget status [Conformance]";
+pub const PDB_STATUS_UPDATE_PATCH: &str =
+    "[sig-apps] DisruptionController should update/patch PodDisruptionBudget status [Conformance]";
 pub const ENDPOINTS_CONTROLLER_NO_PODS: &str = "[sig-network] EndpointsController should create and delete Endpoints for a Service with a selector that matches no pods [Conformance]";
 pub const ENDPOINTSLICE_NO_PODS: &str = "[sig-network] EndpointSlice should create and delete EndpointSlices for a Service with a selector that matches no pods [Conformance]";
 pub const ENDPOINTSLICE_MIRRORING: &str = "[sig-network] EndpointSliceMirroring should mirror a custom Endpoints resource through create update and delete [Conformance]";

@@ -6,11 +6,11 @@ pub mod conversion;
 pub mod defaults;
 pub mod deletion;
 pub mod meta;
+pub mod quota;
 pub mod runtime_class;
 pub mod service_ips;
 pub mod store;
 pub mod strategy;
-pub mod quota;
 pub mod subresources;
 pub mod validation;
 
