@@ -42,6 +42,8 @@ pub struct ManagerConfig {
     pub leader_election: Option<LeaderElectionConfig>,
     /// `--terminated-pod-gc-threshold`: terminated pods kept before the pod GC deletes the oldest.
     pub terminated_pod_gc_threshold: usize,
+    /// `--node-monitor-grace-period`: how long a node may stay silent before it is Unknown.
+    pub node_monitor_grace_period: std::time::Duration,
     /// Signs approved CertificateSigningRequests; `None`: the csrsigning controller does not run.
     pub csr_signer: Option<std::sync::Arc<dyn crate::csrsigning::CsrSigner>>,
 }
@@ -256,6 +258,14 @@ async fn run_controllers(client: Client, config: &ManagerConfig, stop: watch::Re
                 tasks.spawn(crate::daemonset::run(
                     client.clone(),
                     pods.clone(),
+                    stop.clone(),
+                ));
+            }
+            ControllerKind::NodeLifecycle => {
+                tasks.spawn(crate::nodelifecycle::run(
+                    client.clone(),
+                    pods.clone(),
+                    config.node_monitor_grace_period,
                     stop.clone(),
                 ));
             }

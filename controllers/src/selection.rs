@@ -38,6 +38,8 @@ pub enum ControllerKind {
     StatefulSet,
     /// `daemonset`: one pod per eligible node.
     DaemonSet,
+    /// `nodelifecycle`: silent nodes, node taints and taint-based eviction.
+    NodeLifecycle,
 }
 
 impl ControllerKind {
@@ -56,6 +58,7 @@ impl ControllerKind {
         ControllerKind::CsrSigning,
         ControllerKind::StatefulSet,
         ControllerKind::DaemonSet,
+        ControllerKind::NodeLifecycle,
     ];
 
     /// Upstream's `--controllers` alias.
@@ -74,6 +77,7 @@ impl ControllerKind {
             ControllerKind::CsrSigning => "csrsigning",
             ControllerKind::StatefulSet => "statefulset",
             ControllerKind::DaemonSet => "daemonset",
+            ControllerKind::NodeLifecycle => "nodelifecycle",
         }
     }
 
@@ -93,6 +97,7 @@ impl ControllerKind {
             ControllerKind::CsrSigning => "certificatesigningrequest-signing-controller",
             ControllerKind::StatefulSet => "statefulset-controller",
             ControllerKind::DaemonSet => "daemonset-controller",
+            ControllerKind::NodeLifecycle => "node-lifecycle-controller",
         }
     }
 

@@ -264,6 +264,8 @@ pub struct ControllerManagerArgs {
     pub retry_period: Duration,
     /// `--terminated-pod-gc-threshold`.
     pub terminated_pod_gc_threshold: usize,
+    /// `--node-monitor-grace-period`.
+    pub node_monitor_grace_period: Duration,
 }
 
 impl Default for ControllerManagerArgs {
@@ -276,6 +278,7 @@ impl Default for ControllerManagerArgs {
             renew_deadline: leader::DEFAULT_RENEW_DEADLINE,
             retry_period: leader::DEFAULT_RETRY_PERIOD,
             terminated_pod_gc_threshold: tugboat_controllers::podgc::TERMINATED_THRESHOLD,
+            node_monitor_grace_period: tugboat_controllers::nodelifecycle::DEFAULT_GRACE_PERIOD,
         }
     }
 }
@@ -306,6 +309,7 @@ impl ControllerManagerArgs {
                 "leader-elect-lease-duration" => parsed.lease_duration = duration()?,
                 "leader-elect-renew-deadline" => parsed.renew_deadline = duration()?,
                 "leader-elect-retry-period" => parsed.retry_period = duration()?,
+                "node-monitor-grace-period" => parsed.node_monitor_grace_period = duration()?,
                 "terminated-pod-gc-threshold" => {
                     parsed.terminated_pod_gc_threshold = value
                         .parse()

@@ -106,6 +106,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             .context("preparing the controller manager's credentials")?
             .map(|config| tugboat_controllers::ManagerConfig {
                 terminated_pod_gc_threshold: controller_manager_args.terminated_pod_gc_threshold,
+                node_monitor_grace_period: controller_manager_args.node_monitor_grace_period,
                 ..config
             })?,
         )
@@ -194,6 +195,7 @@ fn controller_manager_config(
         selection,
         leader_election,
         terminated_pod_gc_threshold: tugboat_controllers::podgc::TERMINATED_THRESHOLD,
+        node_monitor_grace_period: tugboat_controllers::nodelifecycle::DEFAULT_GRACE_PERIOD,
         csr_signer: Some(std::sync::Arc::new(PkiSigner(pki))),
     })
 }

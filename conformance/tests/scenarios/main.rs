@@ -77,6 +77,7 @@ mod jobs;
 mod kube_rs;
 mod lifecycle_core;
 mod lifecycle_storage;
+mod nodes;
 mod openapi;
 mod patch;
 mod patch_table;
@@ -157,6 +158,7 @@ const SCENARIOS: &[(&str, &[&str])] = registry![
     statefulsets::ordered_pods_storage_scale_and_update,
     statefulsets::parallel_pods_and_claim_retention,
     daemonsets::one_pod_per_eligible_node,
+    nodes::silent_nodes_and_cordon,
     resource_quota::object_counts,
     resource_quota::pod_usage,
     resource_quota::scoped_quotas,
