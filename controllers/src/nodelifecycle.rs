@@ -326,7 +326,7 @@ async fn sync_taints(client: &Client, node: &Node, now: Timestamp) -> Result<(),
             wanted.push(Taint {
                 key: (*key).to_owned(),
                 effect: (*effect).to_owned(),
-                time_added: (*effect == "NoExecute").then(|| Time(now)),
+                time_added: (*effect == "NoExecute").then_some(Time(now)),
                 value: None,
             });
         }
