@@ -184,3 +184,6 @@ pub const ENDPOINTSLICE_NO_PODS: &str = "[sig-network] EndpointSlice should crea
 pub const ENDPOINTSLICE_MIRRORING: &str = "[sig-network] EndpointSliceMirroring should mirror a custom Endpoints resource through create update and delete [Conformance]";
 pub const PDB_STATUS_OBSERVED: &str = "[sig-apps] DisruptionController should observe PodDisruptionBudget status updated [Conformance]";
 pub const PDB_BLOCKS_EVICTION: &str = "[sig-apps] DisruptionController should block an eviction until the PDB is updated to allow it [Conformance]";
+pub const NAMESPACE_SERVICES_REMOVED: &str = "[sig-api-machinery] Namespaces [Serial] should ensure that all services are removed when a namespace is deleted [Conformance]";
+pub const NAMESPACE_PODS_REMOVED: &str = "[sig-api-machinery] Namespaces [Serial] should ensure that all pods are removed when a namespace is deleted [Conformance]";
+pub const ORDERED_NAMESPACE_DELETION: &str = "[sig-api-machinery] OrderedNamespaceDeletion namespace deletion should delete pod first [Conformance]";

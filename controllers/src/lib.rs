@@ -17,7 +17,7 @@
 //!   [`resourcequota`] (ResourceQuota `status.hard` and `status.used`), [`endpoints`] (the
 //!   endpoints, endpointslice and endpointslice-mirroring controllers), [`job`] and
 //!   [`disruption`] (PodDisruptionBudget status), [`ttl_after_finished`], [`podgc`] and
-//!   [`csrsigning`], [`statefulset`], [`daemonset`], [`nodelifecycle`];
+//!   [`csrsigning`], [`statefulset`], [`daemonset`], [`nodelifecycle`], [`namespace`];
 //! - [`informer`]: shared watches and caches (one for pods), as upstream's informer factory;
 //! - [`backoff`]: the per-key exponential requeue delay of upstream's default controller rate
 //!   limiter, shared by the controllers.
@@ -36,6 +36,7 @@ pub mod informer;
 pub mod job;
 pub mod leader;
 pub mod manager;
+pub mod namespace;
 pub mod nodelifecycle;
 pub mod podgc;
 pub mod resourcequota;

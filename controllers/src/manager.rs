@@ -269,6 +269,9 @@ async fn run_controllers(client: Client, config: &ManagerConfig, stop: watch::Re
                     stop.clone(),
                 ));
             }
+            ControllerKind::Namespace => {
+                tasks.spawn(crate::namespace::run(client.clone(), stop.clone()));
+            }
             ControllerKind::TtlAfterFinished => {
                 tasks.spawn(crate::ttl_after_finished::run(client.clone(), stop.clone()));
             }

@@ -40,6 +40,8 @@ pub enum ControllerKind {
     DaemonSet,
     /// `nodelifecycle`: silent nodes, node taints and taint-based eviction.
     NodeLifecycle,
+    /// `namespace`: emptying and releasing deleted namespaces.
+    Namespace,
 }
 
 impl ControllerKind {
@@ -59,6 +61,7 @@ impl ControllerKind {
         ControllerKind::StatefulSet,
         ControllerKind::DaemonSet,
         ControllerKind::NodeLifecycle,
+        ControllerKind::Namespace,
     ];
 
     /// Upstream's `--controllers` alias.
@@ -78,6 +81,7 @@ impl ControllerKind {
             ControllerKind::StatefulSet => "statefulset",
             ControllerKind::DaemonSet => "daemonset",
             ControllerKind::NodeLifecycle => "nodelifecycle",
+            ControllerKind::Namespace => "namespace",
         }
     }
 
@@ -98,6 +102,7 @@ impl ControllerKind {
             ControllerKind::StatefulSet => "statefulset-controller",
             ControllerKind::DaemonSet => "daemonset-controller",
             ControllerKind::NodeLifecycle => "node-lifecycle-controller",
+            ControllerKind::Namespace => "namespace-controller",
         }
     }
 

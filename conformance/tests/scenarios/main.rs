@@ -77,6 +77,7 @@ mod jobs;
 mod kube_rs;
 mod lifecycle_core;
 mod lifecycle_storage;
+mod namespaces;
 mod nodes;
 mod openapi;
 mod patch;
@@ -158,6 +159,9 @@ const SCENARIOS: &[(&str, &[&str])] = registry![
     statefulsets::ordered_pods_storage_scale_and_update,
     statefulsets::parallel_pods_and_claim_retention,
     daemonsets::one_pod_per_eligible_node,
+    namespaces::deleting_a_namespace_deletes_its_content,
+    namespaces::terminating_namespace_and_pods_first,
+    namespaces::namespace_without_controller_stays_terminating,
     nodes::silent_nodes_and_cordon,
     resource_quota::object_counts,
     resource_quota::pod_usage,

@@ -121,6 +121,19 @@ pub fn plan(
     if let Some(finalizers) = gc_finalizers(info, object, options) {
         meta::set(&mut new, "finalizers", json!(finalizers));
     }
+    // A namespace goes through Terminating while the namespace controller empties it and removes
+    // its `spec.finalizers` (upstream's namespace storage Delete).
+    let namespace = info.group.is_empty() && info.kind == "Namespace";
+    if namespace && !spec_finalizers(&new).is_empty() {
+        mark_as_deleting(&mut new, now);
+        if let Some(root) = new.as_object_mut() {
+            let status = root.entry("status").or_insert_with(|| json!({}));
+            if let Some(status) = status.as_object_mut() {
+                status.insert("phase".to_owned(), json!("Terminating"));
+            }
+        }
+        return Ok(Plan::Mark(new));
+    }
     let pending_finalizers = !meta::finalizers(&new).is_empty();
     match graceful {
         None if pending_finalizers => {
@@ -294,6 +307,15 @@ fn gc_finalizers(
 }
 
 /// `markAsDeleting`: deletion timestamp now (unless an earlier one is set), grace period 0.
+/// A namespace's `spec.finalizers`.
+pub fn spec_finalizers(object: &Value) -> Vec<&str> {
+    object
+        .pointer("/spec/finalizers")
+        .and_then(Value::as_array)
+        .map(|list| list.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
 fn mark_as_deleting(new: &mut Value, now: u64) {
     let existing = meta::string(new, "deletionTimestamp").and_then(parse_rfc3339);
     if existing.is_none() {

@@ -741,6 +741,8 @@ impl Store {
 fn finishes_deletion(object: &Value) -> bool {
     meta::string(object, "deletionTimestamp").is_some()
         && meta::finalizers(object).is_empty()
+        && (object.get("kind").and_then(Value::as_str) != Some("Namespace")
+            || super::deletion::spec_finalizers(object).is_empty())
         && object
             .pointer("/metadata/deletionGracePeriodSeconds")
             .and_then(Value::as_i64)
